@@ -1,0 +1,119 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+)
+
+// A setting is one operator-facing knob. Its name is the flag (--name), the
+// YAML key (name:) and, upper-cased with dashes as underscores behind
+// BRIDGE_, the environment variable. These names are a public interface:
+// scripts, manifests and later features rely on them, so they never change.
+type setting struct {
+	name  string
+	usage string
+	// def computes the default; it may depend on the machine (host name).
+	def func() string
+}
+
+// envName is the environment variable that carries the setting.
+func (s setting) envName() string {
+	return "BRIDGE_" + strings.ToUpper(strings.ReplaceAll(s.name, "-", "_"))
+}
+
+func constant(v string) func() string { return func() string { return v } }
+
+// hostName is the default SIP domain and node ID: good enough for a single
+// machine trial, and something an operator of many nodes sets explicitly.
+func hostName() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "localhost"
+	}
+	return h
+}
+
+// The setting names, as constants so code that reads them cannot misspell one.
+const (
+	keySIPListen      = "sip-listen"
+	keySIPDomain      = "sip-domain"
+	keyRTPPorts       = "rtp-ports"
+	keyRTPAddress     = "rtp-address"
+	keyXMPPComponent  = "xmpp-component"
+	keyXMPPDomain     = "xmpp-domain"
+	keyXMPPSecret     = "xmpp-secret"
+	keyHTTPListen     = "http-listen"
+	keyDataDir        = "data-dir"
+	keyRedisURL       = "redis-url"
+	keyNodeID         = "node-id"
+	keyLogFormat      = "log-format"
+	keyLogLevel       = "log-level"
+	keyShutdownGrace  = "shutdown-timeout"
+	keyConfigFile     = "config"
+	configFileEnvName = "BRIDGE_CONFIG"
+)
+
+// settings lists every knob in the order --help shows them.
+var settings = []setting{
+	{keySIPListen, "address the SIP focus listens on, UDP and TCP", constant("0.0.0.0:5060")},
+	{keySIPDomain, "domain of the room URIs, sip:<room>@<sip-domain>", hostName},
+	{keyRTPPorts, "UDP port range for RTP audio, as LOW-HIGH", constant("20000-29999")},
+	{keyRTPAddress, "address advertised in SDP for RTP (default: the SIP listen address, or this host's first non-loopback address when SIP listens on all)", constant("")},
+	{keyXMPPComponent, "host:port of the XMPP server's component listener (XEP-0114)", constant("127.0.0.1:5347")},
+	{keyXMPPDomain, "component domain the chat rooms live on, <room>@<xmpp-domain>", constant("conference.localhost")},
+	{keyXMPPSecret, "shared secret of the XMPP component; empty turns the chat face off", constant("")},
+	{keyHTTPListen, "address of the ops HTTP server (/healthz, /readyz, /metrics)", constant("127.0.0.1:8080")},
+	{keyDataDir, "directory of the embedded store", constant("./data")},
+	{keyRedisURL, "Redis URL for many nodes (redis://, rediss:// or unix://); empty uses the embedded store", constant("")},
+	{keyNodeID, "this node's name among many", hostName},
+	{keyLogFormat, "log format: text or json", constant("text")},
+	{keyLogLevel, "log level: debug, info, warn or error", constant("info")},
+	{keyShutdownGrace, "how long a graceful shutdown may take before the rest is cut off", constant("10s")},
+}
+
+// settingByName finds a setting; ok is false for an unknown name.
+func settingByName(name string) (setting, bool) {
+	for _, s := range settings {
+		if s.name == name {
+			return s, true
+		}
+	}
+	return setting{}, false
+}
+
+// source says where a value came from, so an error can point the operator at
+// the right place to fix it.
+type source string
+
+const (
+	fromDefault source = "default"
+	fromFile    source = "config file"
+	fromEnv     source = "environment"
+	fromFlag    source = "flag"
+)
+
+// rawValue is a setting's text before validation, with its origin.
+type rawValue struct {
+	value  string
+	source source
+	// where refines source: the file and line, the variable name or the flag.
+	where string
+}
+
+// settingError names the setting, the value and what is wrong, in one line.
+type settingError struct {
+	name string
+	raw  rawValue
+	err  error
+}
+
+func (e *settingError) Error() string {
+	where := string(e.raw.source)
+	if e.raw.where != "" {
+		where += " " + e.raw.where
+	}
+	return fmt.Sprintf("invalid %s %q (from %s): %v", e.name, e.raw.value, where, e.err)
+}
+
+func (e *settingError) Unwrap() error { return e.err }

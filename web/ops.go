@@ -1,0 +1,133 @@
+// Package web serves the bridge over HTTP. For now that is the ops server an
+// orchestrator and a monitoring system talk to: /healthz (the process is
+// alive), /readyz (every part that must be up is up) and /metrics
+// (Prometheus text). The admin API, dashboard and WebRTC join will join it.
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// ReadinessCheck is one part of the bridge that must be up before the node
+// takes traffic: a listener, the XMPP component link, the store.
+type ReadinessCheck struct {
+	Name  string
+	Ready func() bool
+}
+
+// OpsConfig configures the ops server.
+type OpsConfig struct {
+	// Listen is the host:port to serve on.
+	Listen string
+	// Gatherer is scraped on /metrics.
+	Gatherer prometheus.Gatherer
+	// Checks decide /readyz; the server's own listener is always one of them.
+	Checks []ReadinessCheck
+	Logger *slog.Logger
+}
+
+// Ops is the ops HTTP server.
+type Ops struct {
+	cfg      OpsConfig
+	log      *slog.Logger
+	listener net.Listener
+	server   *http.Server
+	serving  atomic.Bool
+}
+
+// NewOps binds the listener right away, so a taken port is a start-up error
+// rather than a failure discovered later in a goroutine.
+func NewOps(cfg OpsConfig) (*Ops, error) {
+	if cfg.Gatherer == nil {
+		return nil, errors.New("web: OpsConfig.Gatherer is nil; want the registry to serve on /metrics")
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	l, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("ops HTTP server: listening on %s: %w", cfg.Listen, err)
+	}
+	o := &Ops{cfg: cfg, log: log, listener: l}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", o.healthz)
+	mux.HandleFunc("GET /readyz", o.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{
+		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelError),
+		ErrorHandling: promhttp.ContinueOnError,
+	}))
+	o.server = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return o, nil
+}
+
+// Addr is the address the server listens on (useful with port 0).
+func (o *Ops) Addr() net.Addr { return o.listener.Addr() }
+
+// Ready reports whether the server is accepting requests.
+func (o *Ops) Ready() bool { return o.serving.Load() }
+
+// Serve answers requests until ctx ends, then stops accepting new ones and
+// lets running ones finish for a moment.
+func (o *Ops) Serve(ctx context.Context) error {
+	errc := make(chan error, 1)
+	o.serving.Store(true)
+	go func() { errc <- o.server.Serve(o.listener) }()
+	o.log.Info("ops HTTP server listening", "addr", o.listener.Addr().String())
+	select {
+	case err := <-errc:
+		o.serving.Store(false)
+		return fmt.Errorf("ops HTTP server: %w", err)
+	case <-ctx.Done():
+	}
+	o.serving.Store(false)
+	stopCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := o.server.Shutdown(stopCtx); err != nil {
+		return fmt.Errorf("ops HTTP server: shutting down: %w", err)
+	}
+	return nil
+}
+
+func (o *Ops) healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintln(w, "ok")
+}
+
+// readyz answers 200 when every check passes and 503 otherwise, listing each
+// check so an operator sees at once what is down.
+func (o *Ops) readyz(w http.ResponseWriter, _ *http.Request) {
+	checks := append([]ReadinessCheck{{Name: "http", Ready: o.Ready}}, o.cfg.Checks...)
+	lines := make([]string, 0, len(checks))
+	allReady := true
+	for _, c := range checks {
+		state := "ok"
+		if !c.Ready() {
+			state = "not ready"
+			allReady = false
+		}
+		lines = append(lines, c.Name+": "+state)
+	}
+	sort.Strings(lines)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if !allReady {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	fmt.Fprintln(w, strings.Join(lines, "\n"))
+}

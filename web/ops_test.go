@@ -1,0 +1,95 @@
+package web
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+func TestOps(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	calls := prometheus.NewCounter(prometheus.CounterOpts{Name: "bridge_test_calls_total", Help: "test"})
+	reg.MustRegister(calls)
+	calls.Add(3)
+	var linkUp atomic.Bool
+	ops, err := NewOps(OpsConfig{
+		Listen:   "127.0.0.1:0",
+		Gatherer: reg,
+		Checks:   []ReadinessCheck{{Name: "xmpp component link", Ready: linkUp.Load}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- ops.Serve(ctx) }()
+	base := "http://" + ops.Addr().String()
+
+	deadline := time.Now().Add(10 * time.Second)
+	for !ops.Ready() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	code, body := fetch(t, base+"/healthz")
+	if code != 200 || strings.TrimSpace(body) != "ok" {
+		t.Errorf("/healthz = %d %q", code, body)
+	}
+	code, body = fetch(t, base+"/readyz")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "xmpp component link: not ready") {
+		t.Errorf("/readyz with the link down = %d %q, want 503 naming the link", code, body)
+	}
+	linkUp.Store(true)
+	code, body = fetch(t, base+"/readyz")
+	if code != 200 || strings.Contains(body, "not ready") {
+		t.Errorf("/readyz with everything up = %d %q", code, body)
+	}
+	code, body = fetch(t, base+"/metrics")
+	if code != 200 || !strings.Contains(body, "bridge_test_calls_total 3") {
+		t.Errorf("/metrics = %d %q", code, body)
+	}
+	if code, _ := fetch(t, base+"/nothing"); code != http.StatusNotFound {
+		t.Errorf("/nothing = %d, want 404", code)
+	}
+
+	cancel()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Errorf("Serve after cancel: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return after cancel")
+	}
+	if ops.Ready() {
+		t.Error("still ready after stopping")
+	}
+}
+
+func TestOpsPortTaken(t *testing.T) {
+	first, err := NewOps(OpsConfig{Listen: "127.0.0.1:0", Gatherer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.listener.Close()
+	_, err = NewOps(OpsConfig{Listen: first.Addr().String(), Gatherer: prometheus.NewRegistry()})
+	if err == nil || !strings.Contains(err.Error(), "address already in use") {
+		t.Errorf("err = %v, want address already in use", err)
+	}
+}
+
+func fetch(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
