@@ -24,6 +24,9 @@ import (
 type Config struct {
 	SIPListen       netip.AddrPort
 	SIPDomain       string
+	SIPTLSListen    netip.AddrPort // zero: no TLS
+	SIPCert         string
+	SIPKey          string
 	RTPPorts        PortRange
 	RTPAddress      netip.Addr
 	XMPPComponent   string
@@ -228,6 +231,14 @@ func validate(raw map[string]rawValue) (Config, error) {
 	}{
 		{keySIPListen, func(v string) (err error) { cfg.SIPListen, err = parseListenAddr(v); return }},
 		{keySIPDomain, func(v string) (err error) { cfg.SIPDomain, err = parseDomain(v); return }},
+		{keySIPTLSListen, func(v string) (err error) {
+			if v != "" {
+				cfg.SIPTLSListen, err = parseListenAddr(v)
+			}
+			return
+		}},
+		{keySIPCert, func(v string) (err error) { cfg.SIPCert, err = tlsFile(v, cfg.SIPTLSListen, keySIPCert); return }},
+		{keySIPKey, func(v string) (err error) { cfg.SIPKey, err = tlsFile(v, cfg.SIPTLSListen, keySIPKey); return }},
 		{keyRTPPorts, func(v string) (err error) { cfg.RTPPorts, err = parsePortRange(v); return }},
 		{keyRTPAddress, func(v string) (err error) { cfg.RTPAddress, err = parseRTPAddress(v, cfg.SIPListen); return }},
 		{keyXMPPComponent, func(v string) (err error) { cfg.XMPPComponent, err = parseHostPort(v); return }},
@@ -265,6 +276,26 @@ func parseListenAddr(v string) (netip.AddrPort, error) {
 		return netip.AddrPort{}, err
 	}
 	return netip.AddrPortFrom(ip.Unmap(), uint16(p)), nil
+}
+
+// tlsFile checks a certificate or key file when SIP over TLS is on, and
+// refuses one given without --sip-tls-listen (it would silently do nothing).
+func tlsFile(v string, tlsListen netip.AddrPort, name string) (string, error) {
+	if !tlsListen.IsValid() {
+		if v != "" {
+			return "", fmt.Errorf("given without --%s, so it would not be used", keySIPTLSListen)
+		}
+		return "", nil
+	}
+	if v == "" {
+		return "", fmt.Errorf("--%s is set, so a %s file is needed", keySIPTLSListen, name)
+	}
+	f, err := os.Open(v)
+	if err != nil {
+		return "", fmt.Errorf("cannot read it: %w", unwrapPathError(err))
+	}
+	f.Close()
+	return v, nil
 }
 
 // parseHostPort accepts a host name or IP with a port (an XMPP server in a

@@ -129,6 +129,9 @@ func TestBadSettings(t *testing.T) {
 		{"bad redis url", []string{"--redis-url", "http://x"}, nil, []string{`invalid redis-url "http://x"`, "scheme"}},
 		{"bad node id", []string{"--node-id", "a/b"}, nil, []string{`invalid node-id "a/b"`}},
 		{"data dir is a file", []string{"--data-dir", notADir}, nil, []string{"invalid data-dir", "cannot create it"}},
+		{"tls without cert", []string{"--sip-tls-listen", "127.0.0.1:5061"}, nil, []string{`invalid sip-cert ""`, "is set, so a sip-cert file is needed"}},
+		{"cert without tls", []string{"--sip-cert", notADir}, nil, []string{"invalid sip-cert", "without --sip-tls-listen"}},
+		{"unreadable cert", []string{"--sip-tls-listen", "127.0.0.1:5061", "--sip-cert", "/nonexistent.pem"}, nil, []string{"invalid sip-cert", "no such file"}},
 		{"unknown flag", []string{"--sip-lisen", "x"}, nil, []string{"flag provided but not defined: -sip-lisen"}},
 	}
 	if os.Geteuid() != 0 { // root writes anywhere

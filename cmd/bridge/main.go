@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime"
@@ -101,6 +102,9 @@ func effectiveSettings(cfg Config) [][2]string {
 	return [][2]string{
 		{keySIPListen, cfg.SIPListen.String()},
 		{keySIPDomain, cfg.SIPDomain},
+		{keySIPTLSListen, addrOrEmpty(cfg.SIPTLSListen)},
+		{keySIPCert, cfg.SIPCert},
+		{keySIPKey, cfg.SIPKey},
 		{keyRTPPorts, cfg.RTPPorts.String()},
 		{keyRTPAddress, cfg.RTPAddress.String()},
 		{keyXMPPComponent, cfg.XMPPComponent},
@@ -114,4 +118,11 @@ func effectiveSettings(cfg Config) [][2]string {
 		{keyLogLevel, cfg.LogLevel.String()},
 		{keyShutdownGrace, cfg.ShutdownTimeout.String()},
 	}
+}
+
+func addrOrEmpty(a netip.AddrPort) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
 }

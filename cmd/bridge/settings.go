@@ -38,6 +38,9 @@ func hostName() string {
 const (
 	keySIPListen      = "sip-listen"
 	keySIPDomain      = "sip-domain"
+	keySIPTLSListen   = "sip-tls-listen"
+	keySIPCert        = "sip-cert"
+	keySIPKey         = "sip-key"
 	keyRTPPorts       = "rtp-ports"
 	keyRTPAddress     = "rtp-address"
 	keyXMPPComponent  = "xmpp-component"
@@ -58,6 +61,9 @@ const (
 var settings = []setting{
 	{keySIPListen, "address the SIP focus listens on, UDP and TCP", constant("0.0.0.0:5060")},
 	{keySIPDomain, "domain of the room URIs, sip:<room>@<sip-domain>", hostName},
+	{keySIPTLSListen, "address the SIP focus listens on for TLS (sips:); needs --sip-cert and --sip-key; empty turns TLS off", constant("")},
+	{keySIPCert, "PEM certificate (chain) file for SIP over TLS", constant("")},
+	{keySIPKey, "PEM private key file for SIP over TLS", constant("")},
 	{keyRTPPorts, "UDP port range for RTP audio, as LOW-HIGH", constant("20000-29999")},
 	{keyRTPAddress, "address advertised in SDP for RTP (default: the SIP listen address, or this host's first non-loopback address when SIP listens on all)", constant("")},
 	{keyXMPPComponent, "host:port of the XMPP server's component listener (XEP-0114)", constant("127.0.0.1:5347")},
