@@ -23,6 +23,11 @@ for bin in "${!peers[@]}"; do
   command -v "$bin" >/dev/null 2>&1 || missing+=("${peers[$bin]}")
 done
 /usr/bin/python3 -c 'import slixmpp' >/dev/null 2>&1 || missing+=(python3-slixmpp)
+# The codec interop tests load the C codecs baresip uses, as reference.
+declare -A libraries=([libopus.so.0]=libopus0 [libspandsp.so.2]=libspandsp2)
+for lib in "${!libraries[@]}"; do
+  ldconfig -p 2>/dev/null | grep -q "$lib" || missing+=("${libraries[$lib]}")
+done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-peers: every test peer is present"
