@@ -1,0 +1,146 @@
+package focus
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Config is everything the focus needs; cmd/bridge fills it from flags.
+// Zero values get the defaults named on each field.
+type Config struct {
+	// Listen is the SIP address served on both UDP and TCP (e.g.
+	// 127.0.0.1:5060). Port 0 picks a free port, see Addr.
+	Listen string
+	// TLSListen, TLSCert and TLSKey enable sips: on TLS when all three are set.
+	TLSListen, TLSCert, TLSKey string
+	// Domain is the SIP domain of room URIs (sip:<room>@<Domain>). Requests
+	// to any host are accepted: the focus is the only thing behind its
+	// address and never routes calls elsewhere.
+	Domain string
+	// RTPAddress is the address written in SDP c= lines. Default: the
+	// media engine's leg addresses.
+	RTPAddress netip.Addr
+	// ChatDomain is the MUC domain of the XMPP chat face. Conference-info
+	// documents then advertise xmpp:<room>@<ChatDomain>?join as the
+	// grouptextchat service URI (RFC 7106); empty turns that entry off.
+	ChatDomain string
+	// RequireExistingRooms makes INVITEs to a room nobody is in answer 404
+	// unless Admit accepts them; by default rooms are made on the first call.
+	RequireExistingRooms bool
+
+	// MaxCalls and MaxCallsPerRoom bound the calls of the node and of one
+	// room (0 = no limit); beyond them INVITEs get 503 and 486.
+	MaxCalls, MaxCallsPerRoom int
+	// InviteRate and InviteBurst bound new INVITEs per source IP (token
+	// bucket, per second); 0 = 20/s with a burst of 40.
+	InviteRate  float64
+	InviteBurst int
+	// RetryAfter is what 503 answers advertise; default 30 s.
+	RetryAfter time.Duration
+	// SessionExpires is the RFC 4028 session interval offered; default
+	// 1800 s, never under 90 s. Calls not refreshed in time are ended.
+	SessionExpires time.Duration
+	// SelfMute is the DTMF sequence that toggles a caller's own mute;
+	// default "*6", "-" turns it off.
+	SelfMute string
+
+	// Media is the media engine (the mixer, through NewMixerMedia). Required.
+	Media Media
+	// Admit decides on every new call; nil admits everyone (within limits).
+	Admit func(ctx context.Context, call CallFacts) Admission
+	// OnEvent receives joins, leaves, DTMF, MESSAGEs and hold changes; it
+	// is called from SIP goroutines and must not block.
+	OnEvent func(Event)
+
+	// UserAgent is the Server/User-Agent header value; default "cusax-bridge".
+	UserAgent string
+	Logger    *slog.Logger
+	Metrics   prometheus.Registerer
+}
+
+// CallFacts is what the focus knows about a caller when it decides to
+// admit the call; sync uses it to bind the leg to an occupant.
+type CallFacts struct {
+	Room   string // the room part of the request URI
+	CallID string // SIP Call-ID, the leg's identifier in events
+	// Token is the join token of a sip:<room>+<token>@<domain> personal
+	// dial-in URI (DESIGN.md, binding), empty otherwise.
+	Token       string
+	From        string // the caller's URI (From header)
+	DisplayName string
+	// AssertedIdentity is P-Asserted-Identity when present (RFC 3325).
+	AssertedIdentity string
+	// IMPP lists the Call-Info URIs with purpose=impp (RFC 6993), e.g.
+	// xmpp:alice@example.test: a hint, never a proof.
+	IMPP []string
+	// Source is the transport address the INVITE came from.
+	Source netip.AddrPort
+	// DialOut is true for legs the focus called itself.
+	DialOut bool
+}
+
+// Verdict is the admission answer.
+type Verdict int
+
+// Verdicts, each mapping to a precise SIP answer.
+const (
+	Accept      Verdict = iota // 200
+	UnknownRoom                // 404 Not Found
+	Forbidden                  // 403 Forbidden (not allowed, banned)
+	RoomFull                   // 486 Busy Here + Retry-After
+	NodeFull                   // 503 Service Unavailable + Retry-After
+	RoomClosing                // 480 Temporarily Unavailable (room being destroyed)
+)
+
+// Admission is what Admit returns.
+type Admission struct {
+	Verdict Verdict
+	// Reason is sent as the response's reason phrase when set.
+	Reason string
+	// RetryAfter overrides Config.RetryAfter for NodeFull and RoomFull.
+	RetryAfter time.Duration
+	// Muted admits the caller without voice (RFC 4575 muted-via-focus).
+	Muted bool
+	// DisplayName overrides the name shown in conference-info.
+	DisplayName string
+}
+
+// EventKind says what happened to a leg.
+type EventKind int
+
+// Event kinds.
+const (
+	EventJoined   EventKind = iota + 1 // the call is connected to its room
+	EventLeft                          // the call ended (Reason says how)
+	EventDTMF                          // a digit (RFC 4733 or SIP INFO)
+	EventMessage                       // a SIP MESSAGE (RFC 3428)
+	EventHold                          // Held says whether the leg is now on hold
+	EventMute                          // Muted says whether the leg is now muted
+	EventAlerting                      // a dial-out leg is ringing
+)
+
+// Event is what the focus tells sync; the leg is named by its Call-ID.
+type Event struct {
+	Kind   EventKind
+	Room   string
+	CallID string
+	Call   CallFacts
+	Digit  rune   // EventDTMF
+	Text   []byte // EventMessage body
+	// ContentType of an EventMessage.
+	ContentType string
+	Held        bool   // EventHold
+	Muted       bool   // EventMute
+	SelfMuted   bool   // EventMute: toggled by the caller's own DTMF
+	Reason      string // EventLeft: departed, booted or failed (RFC 4575 disconnection-method)
+}
+
+const (
+	defaultSessionExpires = 1800 * time.Second
+	minSessionExpires     = 90 * time.Second
+	defaultRetryAfter     = 30 * time.Second
+)

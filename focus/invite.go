@@ -1,0 +1,458 @@
+package focus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/pion/sdp/v3"
+)
+
+// onInvite takes an initial INVITE to a room, or hands a re-INVITE to its leg.
+func (f *Focus) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if toTag(req) != "" {
+		f.onReinvite(req, tx)
+		return
+	}
+	f.reply(req, tx, sip.StatusTrying, "Trying")
+	code, reason, hdrs := f.answerInvite(req, tx)
+	if code != 0 {
+		f.metrics.calls.WithLabelValues(strconv.Itoa(code)).Inc()
+		f.reply(req, tx, code, reason, hdrs...)
+	}
+}
+
+// answerInvite runs an initial INVITE to its end. It returns a refusal to
+// send, or 0 when the call was answered (or the transaction died).
+func (f *Focus) answerInvite(req *sip.Request, tx sip.ServerTransaction) (int, string, []sip.Header) {
+	src := sourceAddr(req)
+	if !f.limiter.allow(src.Addr(), time.Now()) {
+		return sip.StatusServiceUnavailable, "Too Many Calls From Your Address",
+			[]sip.Header{sip.NewHeader("Retry-After", "1")}
+	}
+	if req.Contact() == nil {
+		return sip.StatusBadRequest, "Bad Request: INVITE without Contact", nil
+	}
+	name, token, ok := parseRoom(req.Recipient)
+	if !ok {
+		return sip.StatusNotFound, "No Such Conference", nil
+	}
+	if h := req.GetHeader("Require"); h != nil {
+		for _, ext := range splitList(h.Value()) {
+			if ext != supportedExt {
+				return sip.StatusBadExtension, "Bad Extension", []sip.Header{sip.NewHeader("Unsupported", ext)}
+			}
+		}
+	}
+	se, refresher, code, hdr := f.sessionTimer(req)
+	if code != 0 {
+		return code, "Session Interval Too Small", []sip.Header{hdr}
+	}
+	facts := callFacts(req, name, token)
+
+	// Media first: a 488 costs nothing and must not reach the hooks.
+	codecs := f.cfg.Media.Codecs()
+	if len(codecs) == 0 {
+		return sip.StatusServiceUnavailable, "No Codecs", []sip.Header{f.retryAfter(0)}
+	}
+	var (
+		offer *sdp.SessionDescription
+		neg   negotiated
+	)
+	body := req.Body()
+	if len(body) > 0 {
+		if ct := req.ContentType(); ct != nil && !strings.EqualFold(strings.TrimSpace(strings.Split(ct.Value(), ";")[0]), "application/sdp") {
+			return sip.StatusUnsupportedMediaType, "Unsupported Media Type", []sip.Header{sip.NewHeader("Accept", "application/sdp")}
+		}
+		var err error
+		if offer, err = parseSDP(body); err == nil {
+			neg, err = negotiate(offer, codecs, f.rtpAddr())
+		}
+		if err != nil {
+			return f.notAcceptable(err)
+		}
+	}
+
+	f.mu.Lock()
+	stopped, closing := f.stopped, f.closing[name]
+	f.mu.Unlock()
+	switch {
+	case stopped:
+		return sip.StatusServiceUnavailable, "Shutting Down", []sip.Header{f.retryAfter(0)}
+	case closing:
+		return sip.StatusTemporarilyUnavailable, "Room Closing", nil
+	}
+	adm := Admission{Verdict: Accept}
+	if f.cfg.Admit != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		adm = f.cfg.Admit(ctx, facts)
+		cancel()
+	} else if f.cfg.RequireExistingRooms && !f.roomExists(name) {
+		adm.Verdict = UnknownRoom
+	}
+	if code, reason, hdrs := f.verdictResponse(adm); code != 0 {
+		return code, reason, hdrs
+	}
+
+	l := newLeg(f, name, facts)
+	if adm.DisplayName != "" {
+		l.display = adm.DisplayName
+	}
+	l.focusMute = adm.Muted
+	localTag := newTag()
+	l.dlg = uasDialog(req, localTag)
+	l.timerSE, l.uasRefr = se, refresher == "uas"
+
+	mcfg := MediaLegConfig{Room: name, Codec: neg.Codec, TelephoneEvent: neg.TelephoneEvent, Remote: neg.Remote}
+	if offer == nil {
+		mcfg.Codec = codecs[0]
+	}
+	media, err := f.cfg.Media.AddLeg(mcfg)
+	if err != nil {
+		f.log.Warn("no media leg for call", "room", name, "err", err)
+		return sip.StatusServiceUnavailable, "No Media Ports", []sip.Header{f.retryAfter(0)}
+	}
+	l.media = media
+	l.neg = neg
+	if code, reason := f.admitLeg(l); code != 0 {
+		media.Close()
+		var hdrs []sip.Header
+		if code == sip.StatusServiceUnavailable || code == sip.StatusBusyHere {
+			hdrs = append(hdrs, f.retryAfter(0))
+		}
+		return code, reason, hdrs
+	}
+	if offer != nil {
+		media.SetHold(neg.Direction.held())
+	}
+	l.applyMute()
+
+	local := f.sdpAddr(media)
+	var sdpBody []byte
+	if offer != nil {
+		sdpBody, err = buildAnswer(offer, neg, local, l.origin)
+	} else {
+		sdpBody, err = buildOffer(f.offerCodecs(codecs), local, l.origin, SendRecv)
+	}
+	if err != nil {
+		l.finish("failed")
+		return sip.StatusInternalServerError, "SDP Build Failed", nil
+	}
+	l.localSDP = sdpBody
+	res := sdpResponse(req, sdpBody)
+	res.To().Params.Add("tag", localTag)
+	f.addDialogHeaders(res, name, req.Transport())
+	if se > 0 {
+		res.AppendHeader(sip.NewHeader("Session-Expires", fmt.Sprintf("%d;refresher=%s", int(se.Seconds()), refresher)))
+		if refresher == "uac" {
+			res.AppendHeader(sip.NewHeader("Require", "timer"))
+		}
+	}
+	if !l.transition(legAnswered) {
+		l.finish("failed")
+		return 0, "", nil
+	}
+	// A CANCEL that came while the call was being set up already got its
+	// 487 from sipgo; one that comes now races the 200 (RFC 3261 9.2).
+	if !tx.OnCancel(func(*sip.Request) { go l.finish("departed") }) || txDone(tx) {
+		f.metrics.calls.WithLabelValues("487").Inc()
+		l.finish("departed")
+		return 0, "", nil
+	}
+	f.respond(tx, res)
+
+	ack, ok := f.awaitAck(tx, res, l)
+	if !ok {
+		// RFC 3261 13.3.1.4: no ACK in 64*T1, so the session ends with a BYE.
+		if l.getState() == legAnswered {
+			f.metrics.calls.WithLabelValues("no_ack").Inc()
+			l.hangup(context.Background(), "failed", "no ACK")
+		}
+		return 0, "", nil
+	}
+	if offer == nil {
+		if err := l.applyAnswer(ack.Body(), codecs); err != nil {
+			f.log.Info("offerless INVITE: bad answer in ACK", "call", l.callID, "err", err)
+			f.metrics.calls.WithLabelValues("bad_ack_sdp").Inc()
+			l.hangup(context.Background(), "failed", "unacceptable SDP in ACK")
+			return 0, "", nil
+		}
+	}
+	f.metrics.calls.WithLabelValues("answered").Inc()
+	l.connected()
+	return 0, "", nil
+}
+
+// connected moves a freshly acknowledged leg to connected or on-hold and
+// tells sync it joined.
+func (l *leg) connected() {
+	l.mu.Lock()
+	held := l.neg.Direction.held()
+	l.mu.Unlock()
+	next := legConnected
+	if held {
+		next = legHeld
+	}
+	if !l.transition(next) {
+		return
+	}
+	l.markJoined()
+	l.f.log.Info("call joined", "call", l.callID, "room", l.room, "from", l.facts.From)
+	l.f.emit(Event{Kind: EventJoined, Room: l.room, CallID: l.callID, Call: l.facts})
+	if held {
+		l.f.emit(Event{Kind: EventHold, Room: l.room, CallID: l.callID, Call: l.facts, Held: true})
+	}
+	l.startSessionTimer()
+}
+
+// applyAnswer takes the answer to an offer the focus made (in an ACK or a
+// 2xx) and points the media leg at it.
+func (l *leg) applyAnswer(body []byte, codecs []Codec) error {
+	if len(body) == 0 {
+		return errors.New("expected an SDP answer, got an empty body")
+	}
+	n, err := parseAnswer(body, l.f.offerCodecs(codecs), l.f.rtpAddr())
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	m := l.media
+	l.neg = n
+	l.mu.Unlock()
+	if m == nil {
+		return errors.New("leg has no media")
+	}
+	if err := m.Update(MediaLegConfig{Room: l.room, Codec: n.Codec, TelephoneEvent: n.TelephoneEvent, Remote: n.Remote}); err != nil {
+		return fmt.Errorf("updating media leg: %w", err)
+	}
+	m.SetHold(n.Direction.held())
+	return nil
+}
+
+// sdpResponse is a 200 carrying an SDP body with its Content-Type.
+func sdpResponse(req *sip.Request, body []byte) *sip.Response {
+	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", body)
+	if len(body) > 0 {
+		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	}
+	return res
+}
+
+func txDone(tx sip.ServerTransaction) bool {
+	select {
+	case <-tx.Done():
+		return true
+	default:
+		return false
+	}
+}
+
+// awaitAck retransmits a 2xx over unreliable transports until its ACK
+// comes (RFC 3261 13.3.1.4, RFC 6026), for at most 64*T1.
+func (f *Focus) awaitAck(tx sip.ServerTransaction, res *sip.Response, l *leg) (*sip.Request, bool) {
+	seq := res.CSeq().SeqNo
+	reliable := sip.IsReliable(res.Transport())
+	interval := sip.T1
+	retransmit := time.NewTimer(interval)
+	defer retransmit.Stop()
+	deadline := time.NewTimer(64 * sip.T1)
+	defer deadline.Stop()
+	for {
+		select {
+		case ack := <-l.acks:
+			if ack.CSeq().SeqNo == seq {
+				return ack, true
+			}
+		case <-retransmit.C:
+			if !reliable {
+				_ = tx.Respond(res)
+				interval = min(2*interval, sip.T2)
+			}
+			retransmit.Reset(interval)
+		case <-deadline.C:
+			return nil, false
+		case <-l.done:
+			return nil, false
+		}
+	}
+}
+
+func (f *Focus) onAck(req *sip.Request, _ sip.ServerTransaction) {
+	l := f.legByKey(keyOf(req))
+	if l == nil {
+		return
+	}
+	select {
+	case l.acks <- req:
+	default:
+	}
+}
+
+// notAcceptable turns an SDP error into a 488 with a Warning (RFC 3261
+// 21.4.26, 20.43).
+func (f *Focus) notAcceptable(err error) (int, string, []sip.Header) {
+	var se *sdpError
+	if !errors.As(err, &se) {
+		se = &sdpError{warnMisc, err.Error()}
+	}
+	text := strings.Map(func(r rune) rune {
+		if r == '"' || r == '\\' || r < 0x20 || r > 0x7e {
+			return ' '
+		}
+		return r
+	}, se.Text)
+	if len(text) > 200 {
+		text = text[:200]
+	}
+	host := f.hostname(f.Addr())
+	return sip.StatusNotAcceptableHere, "Not Acceptable Here",
+		[]sip.Header{sip.NewHeader("Warning", fmt.Sprintf(`%d %s "%s"`, se.Warning, host, text))}
+}
+
+// verdictResponse maps an admission verdict to its SIP answer.
+func (f *Focus) verdictResponse(a Admission) (int, string, []sip.Header) {
+	pick := func(def string) string {
+		if a.Reason != "" {
+			return a.Reason
+		}
+		return def
+	}
+	switch a.Verdict {
+	case Accept:
+		return 0, "", nil
+	case UnknownRoom:
+		return sip.StatusNotFound, pick("No Such Conference"), nil
+	case Forbidden:
+		return sip.StatusForbidden, pick("Forbidden"), nil
+	case RoomFull:
+		return sip.StatusBusyHere, pick("Room Full"), []sip.Header{f.retryAfter(a.RetryAfter)}
+	case NodeFull:
+		return sip.StatusServiceUnavailable, pick("Node Full"), []sip.Header{f.retryAfter(a.RetryAfter)}
+	case RoomClosing:
+		return sip.StatusTemporarilyUnavailable, pick("Room Closing"), nil
+	}
+	return sip.StatusForbidden, pick("Forbidden"), nil
+}
+
+func (f *Focus) retryAfter(d time.Duration) sip.Header {
+	if d <= 0 {
+		d = f.cfg.RetryAfter
+	}
+	return sip.NewHeader("Retry-After", strconv.Itoa(max(1, int(d.Seconds()))))
+}
+
+// addDialogHeaders puts the headers of every dialog-forming answer:
+// Contact with isfocus (RFC 4579), and the exact Allow and Supported.
+func (f *Focus) addDialogHeaders(res *sip.Response, roomName, transport string) {
+	res.AppendHeader(f.contact(roomName, transport))
+	res.AppendHeader(sip.NewHeader("Allow", f.allowHdr))
+	res.AppendHeader(sip.NewHeader("Supported", supportedExt))
+	res.AppendHeader(sip.NewHeader("Allow-Events", "conference, refer"))
+}
+
+// rtpAddr is the address family and address the focus's SDP uses.
+func (f *Focus) rtpAddr() netip.Addr {
+	if f.cfg.RTPAddress.IsValid() {
+		return f.cfg.RTPAddress
+	}
+	return f.Addr().Addr()
+}
+
+// sdpAddr is the RTP address written for a media leg: the configured
+// advertised address with the leg's port.
+func (f *Focus) sdpAddr(m MediaLeg) netip.AddrPort {
+	la := m.LocalAddr()
+	if f.cfg.RTPAddress.IsValid() {
+		return netip.AddrPortFrom(f.cfg.RTPAddress, la.Port())
+	}
+	if !la.Addr().IsValid() || la.Addr().IsUnspecified() {
+		return netip.AddrPortFrom(f.Addr().Addr(), la.Port())
+	}
+	return la
+}
+
+// offerCodecs gives the codecs for the focus's own offers, with payload
+// types that do not collide with the telephone-event ones.
+func (f *Focus) offerCodecs(codecs []Codec) []Codec {
+	out := make([]Codec, 0, len(codecs))
+	for _, c := range codecs {
+		if c.PayloadType == 0 && !strings.EqualFold(c.Name, "PCMU") {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// callFacts gathers what sync needs to know about a caller.
+func callFacts(req *sip.Request, roomName, token string) CallFacts {
+	from := req.From()
+	cf := CallFacts{
+		Room:        roomName,
+		Token:       token,
+		CallID:      req.CallID().Value(),
+		From:        from.Address.Addr(),
+		DisplayName: from.DisplayName,
+		Source:      sourceAddr(req),
+	}
+	if h := req.GetHeader("P-Asserted-Identity"); h != nil {
+		cf.AssertedIdentity = strings.Trim(strings.TrimSpace(strings.Split(h.Value(), ",")[0]), "<>")
+		if i := strings.Index(cf.AssertedIdentity, "<"); i >= 0 {
+			cf.AssertedIdentity = strings.Trim(cf.AssertedIdentity[i:], "<>")
+		}
+	}
+	for _, h := range req.GetHeaders("Call-Info") {
+		cf.IMPP = append(cf.IMPP, imppURIs(h.Value())...)
+	}
+	return cf
+}
+
+// imppURIs picks the purpose=impp URIs of a Call-Info value (RFC 6993).
+func imppURIs(v string) []string {
+	var out []string
+	for _, part := range splitList(v) {
+		uri, params, ok := strings.Cut(part, ">")
+		if !ok || !strings.HasPrefix(uri, "<") {
+			continue
+		}
+		for _, p := range strings.Split(params, ";") {
+			k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
+			if strings.EqualFold(k, "purpose") && strings.EqualFold(strings.Trim(val, `"`), "impp") {
+				out = append(out, uri[1:])
+			}
+		}
+	}
+	return out
+}
+
+// splitList splits a comma-separated header value, keeping commas inside
+// <> and quotes.
+func splitList(v string) []string {
+	var out []string
+	depth, quoted, start := 0, false, 0
+	for i, r := range v {
+		switch {
+		case r == '"':
+			quoted = !quoted
+		case quoted:
+		case r == '<':
+			depth++
+		case r == '>':
+			depth--
+		case r == ',' && depth == 0:
+			if s := strings.TrimSpace(v[start:i]); s != "" {
+				out = append(out, s)
+			}
+			start = i + 1
+		}
+	}
+	if s := strings.TrimSpace(v[start:]); s != "" {
+		out = append(out, s)
+	}
+	return out
+}
