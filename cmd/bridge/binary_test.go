@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -105,8 +106,8 @@ func TestBinary(t *testing.T) {
 			"--node-id", "test-node",
 		)
 		cmd.Env = cleanEnv()
-		var logs bytes.Buffer
-		cmd.Stderr = &logs
+		logs := &lockedBuffer{}
+		cmd.Stderr = logs
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -187,4 +188,22 @@ func get(t *testing.T, url string, want int) string {
 		t.Fatalf("GET %s: status %d, want %d: %s", url, resp.StatusCode, want, body)
 	}
 	return string(body)
+}
+
+// lockedBuffer collects a process's output while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

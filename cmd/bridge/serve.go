@@ -2,13 +2,22 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"path/filepath"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"cusax.dev/bridge/focus"
+	"cusax.dev/bridge/mixer"
+	"cusax.dev/bridge/muc"
+	"cusax.dev/bridge/store/bolt"
 	"cusax.dev/bridge/web"
 )
+
+// storeFileName is the embedded store's file inside --data-dir.
+const storeFileName = "bridge.db"
 
 // serve builds every part of the bridge from cfg and runs them until ctx ends.
 func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
@@ -20,11 +29,84 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if !cfg.ChatEnabled() {
 		log.Warn("chat face is OFF: --xmpp-secret (BRIDGE_XMPP_SECRET) is empty, so no XMPP component link and no chat rooms; only the SIP audio face runs")
 	}
+	if cfg.RedisURL != "" {
+		return fmt.Errorf("--redis-url is set, but the Redis store is not available in this version; leave it empty to use the embedded store in --data-dir")
+	}
 
 	registry := newRegistry()
 	lc := &lifecycle{log: log, grace: cfg.ShutdownTimeout}
-
 	var checks []web.ReadinessCheck
+
+	st, err := bolt.Open(bolt.Config{Path: filepath.Join(cfg.DataDir, storeFileName)})
+	if err != nil {
+		return fmt.Errorf("opening the embedded store in %s: %w", cfg.DataDir, err)
+	}
+	// The store closes last, after every part that writes to it has stopped.
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Error("closing the store", "err", err)
+		}
+	}()
+
+	// The mixer's events (DTMF, RTP timeouts) go to the focus, which is built
+	// after it; events only flow once calls exist, after both are built.
+	var toFocus func(mixer.Event)
+	mix, err := mixer.New(mixer.Config{
+		BindAddr: cfg.SIPListen.Addr(),
+		PortMin:  cfg.RTPPorts.Low,
+		PortMax:  cfg.RTPPorts.High,
+		OnEvent:  func(ev mixer.Event) { toFocus(ev) },
+		Logger:   log.With("part", "mixer"),
+		Metrics:  registry,
+	})
+	if err != nil {
+		return err
+	}
+	lc.addService("mixer", mix.Serve)
+	checks = append(checks, web.ReadinessCheck{Name: "rtp mixer", Ready: mix.Ready})
+
+	chatDomain := ""
+	if cfg.ChatEnabled() {
+		chatDomain = cfg.XMPPDomain
+	}
+	foc, err := focus.New(focus.Config{
+		Listen:     cfg.SIPListen.String(),
+		TLSListen:  addrOrEmpty(cfg.SIPTLSListen),
+		TLSCert:    cfg.SIPCert,
+		TLSKey:     cfg.SIPKey,
+		Domain:     cfg.SIPDomain,
+		RTPAddress: cfg.RTPAddress,
+		ChatDomain: chatDomain,
+		Media:      focus.NewMixerMedia(mix),
+		Logger:     log.With("part", "focus"),
+		Metrics:    registry,
+	})
+	if err != nil {
+		return err
+	}
+	toFocus = foc.MixerEvents()
+	lc.addService("SIP focus", foc.Serve)
+	lc.onShutdown("hang up calls", foc.Shutdown)
+	checks = append(checks, web.ReadinessCheck{Name: "sip", Ready: foc.Ready})
+
+	if cfg.ChatEnabled() {
+		chat, err := muc.New(muc.Config{
+			ComponentAddr: cfg.XMPPComponent,
+			Domain:        cfg.XMPPDomain,
+			Secret:        cfg.XMPPSecret,
+			SIPDomain:     cfg.SIPDomain,
+			Store:         st,
+			Logger:        log.With("part", "muc"),
+			Registerer:    registry,
+		})
+		if err != nil {
+			return err
+		}
+		lc.addService("XMPP chat component", chat.Serve)
+		lc.onShutdown("tell chat occupants", chat.Shutdown)
+		checks = append(checks, web.ReadinessCheck{Name: "xmpp component link", Ready: chat.Ready})
+	}
+
 	ops, err := web.NewOps(web.OpsConfig{
 		Listen:   cfg.HTTPListen,
 		Gatherer: registry,
@@ -39,7 +121,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 }
 
 // newRegistry is the one metrics registry of the process: Go runtime and
-// process metrics now; each part registers its own as it is built.
+// process metrics, and each part's own metrics as it is built.
 func newRegistry() *prometheus.Registry {
 	r := prometheus.NewRegistry()
 	r.MustRegister(

@@ -1,0 +1,58 @@
+package muc
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// metrics are the bridge_muc_* series: what an operator watches to see the
+// chat face is alive (link up, reconnects) and how busy it is.
+type metrics struct {
+	rooms       prometheus.Gauge
+	occupants   *prometheus.GaugeVec
+	stanzasIn   *prometheus.CounterVec
+	stanzasOut  *prometheus.CounterVec
+	errors      *prometheus.CounterVec
+	reconnects  prometheus.Counter
+	linkUp      prometheus.Gauge
+	dropped     prometheus.Counter
+	eventsQueue prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	m := &metrics{
+		rooms: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "bridge_muc_rooms", Help: "Chat rooms that exist (persistent or occupied).",
+		}),
+		occupants: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "bridge_muc_occupants", Help: "Occupants in all rooms, by kind (xmpp or audio).",
+		}, []string{"kind"}),
+		stanzasIn: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridge_muc_stanzas_in_total", Help: "Stanzas received on the component link, by element.",
+		}, []string{"kind"}),
+		stanzasOut: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridge_muc_stanzas_out_total", Help: "Stanzas written to the component link, by element.",
+		}, []string{"kind"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridge_muc_stanza_errors_total", Help: "Stanza errors returned to senders, by condition.",
+		}, []string{"condition"}),
+		reconnects: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "bridge_muc_reconnects_total", Help: "Component link attempts after the first.",
+		}),
+		linkUp: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "bridge_muc_link_up", Help: "1 while the component link to the XMPP server is established.",
+		}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "bridge_muc_stanzas_dropped_total", Help: "Outgoing stanzas discarded because the link was down.",
+		}),
+		eventsQueue: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "bridge_muc_events_queued", Help: "Room events waiting for the OnEvent consumer.",
+		}),
+	}
+	for _, c := range []prometheus.Collector{m.rooms, m.occupants, m.stanzasIn, m.stanzasOut, m.errors, m.reconnects, m.linkUp, m.dropped, m.eventsQueue} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,242 @@
+package muctest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"cusax.dev/bridge/internal/testpeer"
+)
+
+// ProsodyConfig says what a test Prosody serves.
+type ProsodyConfig struct {
+	// Domain is the VirtualHost users live on; empty means example.test.
+	Domain string
+	// Components are the external component domains to accept, all with
+	// ComponentSecret; empty means one, conference.<Domain>.
+	Components []string
+	// ComponentSecret is the shared secret; empty means "s3cret".
+	ComponentSecret string
+	// BuiltinMUC, when set, also runs Prosody's own MUC on this domain (for
+	// side-by-side benchmarks), with room locking off.
+	BuiltinMUC string
+}
+
+// Prosody is a running test Prosody. Its ports stay the same across
+// Restart, so a component reconnects to the same address.
+type Prosody struct {
+	Domain          string
+	Components      []string
+	ComponentSecret string
+	BuiltinMUC      string
+	// C2SAddr and ComponentAddr are 127.0.0.1:port.
+	C2SAddr, ComponentAddr string
+
+	dir, config string
+	cmd         *exec.Cmd
+	exited      chan struct{}
+}
+
+// StartProsody writes a config in a fresh temp dir (removed by Close) and
+// starts Prosody in the foreground. Callers with a *testing.T should use
+// NewProsody, which also skips when Prosody is missing.
+func StartProsody(cfg ProsodyConfig) (*Prosody, error) {
+	if cfg.Domain == "" {
+		cfg.Domain = "example.test"
+	}
+	if len(cfg.Components) == 0 {
+		cfg.Components = []string{"conference." + cfg.Domain}
+	}
+	if cfg.ComponentSecret == "" {
+		cfg.ComponentSecret = "s3cret"
+	}
+	dir, err := os.MkdirTemp("", "muctest-prosody-")
+	if err != nil {
+		return nil, err
+	}
+	p := &Prosody{
+		Domain: cfg.Domain, Components: cfg.Components, ComponentSecret: cfg.ComponentSecret, BuiltinMUC: cfg.BuiltinMUC,
+		dir: dir, config: filepath.Join(dir, "prosody.cfg.lua"),
+	}
+	c2s, comp, err := freePorts()
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	p.C2SAddr = "127.0.0.1:" + strconv.Itoa(c2s)
+	p.ComponentAddr = "127.0.0.1:" + strconv.Itoa(comp)
+	if err := p.writeFiles(c2s, comp); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	if err := p.start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return p, nil
+}
+
+// NewProsody starts a Prosody for one test and stops it in t.Cleanup.
+func NewProsody(t testing.TB, cfg ProsodyConfig) *Prosody {
+	t.Helper()
+	testpeer.Need(t, "prosody", "prosodyctl", "openssl")
+	p, err := StartProsody(cfg)
+	if err != nil {
+		t.Fatalf("starting prosody: %v", err)
+	}
+	t.Cleanup(p.Close)
+	return p
+}
+
+func freePorts() (int, int, error) {
+	var ports []int
+	for range 2 {
+		l, err := listenLoopback()
+		if err != nil {
+			return 0, 0, err
+		}
+		ports = append(ports, l.port)
+		defer l.close()
+	}
+	return ports[0], ports[1], nil
+}
+
+func (p *Prosody) writeFiles(c2s, comp int) error {
+	key, cert := filepath.Join(p.dir, "key.pem"), filepath.Join(p.dir, "cert.pem")
+	out, err := exec.Command("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+		"-subj", "/CN="+p.Domain, "-addext", "subjectAltName=DNS:"+p.Domain,
+		"-keyout", key, "-out", cert).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("making a test certificate with openssl: %w: %s", err, out)
+	}
+	if err := os.MkdirAll(filepath.Join(p.dir, "data"), 0o700); err != nil {
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `-- written by cusax.dev/bridge/muc/muctest
+pidfile = %q
+data_path = %q
+run_as_root = true
+daemonize = false
+log = { { levels = { min = "info" }, to = "file", filename = %q } }
+interfaces = { "127.0.0.1" }
+local_interfaces = { "127.0.0.1" }
+c2s_ports = { %d }
+component_ports = { %d }
+component_interfaces = { "127.0.0.1" }
+s2s_ports = { }
+http_ports = { }
+https_ports = { }
+modules_enabled = { "roster", "saslauth", "tls", "disco", "ping", "posix" }
+modules_disabled = { "s2s", "offline", "c2s_limits", "limits" }
+authentication = "internal_plain"
+c2s_require_encryption = true
+allow_registration = false
+ssl = { key = %q; certificate = %q }
+use_dane = false
+VirtualHost %q
+`, filepath.Join(p.dir, "prosody.pid"), filepath.Join(p.dir, "data"), filepath.Join(p.dir, "prosody.log"),
+		c2s, comp, key, cert, p.Domain)
+	for _, c := range p.Components {
+		fmt.Fprintf(&b, "Component %q\n  component_secret = %q\n", c, p.ComponentSecret)
+	}
+	if p.BuiltinMUC != "" {
+		fmt.Fprintf(&b, "Component %q \"muc\"\n  muc_room_locking = false\n  muc_room_default_history_length = 0\n  restrict_room_creation = false\n  max_history_messages = 0\n", p.BuiltinMUC)
+	}
+	return os.WriteFile(p.config, []byte(b.String()), 0o600)
+}
+
+func (p *Prosody) start() error {
+	cmd := exec.Command("prosody", "--config", p.config, "-F")
+	cmd.Dir = p.dir
+	logf, err := os.OpenFile(filepath.Join(p.dir, "stdout.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("starting prosody: %w", err)
+	}
+	logf.Close()
+	p.cmd = cmd
+	p.exited = make(chan struct{})
+	go func() { cmd.Wait(); close(p.exited) }()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, addr := range []string{p.C2SAddr, p.ComponentAddr} {
+		if err := waitTCP(ctx, addr, p.exited); err != nil {
+			p.stop()
+			return fmt.Errorf("prosody did not listen on %s: %w; log:\n%s", addr, err, p.Log())
+		}
+	}
+	return nil
+}
+
+// waitTCP is testpeer.WaitTCP that also gives up when prosody exits.
+func waitTCP(ctx context.Context, addr string, exited chan struct{}) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-exited:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return testpeer.WaitTCP(ctx, addr)
+}
+
+func (p *Prosody) stop() {
+	if p.cmd == nil || p.cmd.Process == nil {
+		return
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(10 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.exited
+	}
+	p.cmd = nil
+}
+
+// Restart stops Prosody and starts it again on the same ports with the same
+// data, as an operator's restart would.
+func (p *Prosody) Restart() error {
+	p.stop()
+	return p.start()
+}
+
+// Close stops Prosody and removes its directory.
+func (p *Prosody) Close() {
+	p.stop()
+	os.RemoveAll(p.dir)
+}
+
+// Log returns Prosody's log so far, for failure messages.
+func (p *Prosody) Log() string {
+	var b strings.Builder
+	for _, f := range []string{"prosody.log", "stdout.log"} {
+		data, _ := os.ReadFile(filepath.Join(p.dir, f))
+		b.Write(data)
+	}
+	return b.String()
+}
+
+// Register creates user@Domain with password through prosodyctl (offline).
+func (p *Prosody) Register(user, password string) error {
+	out, err := exec.Command("prosodyctl", "--config", p.config, "register", user, p.Domain, password).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("prosodyctl register %s: %w: %s", user, err, out)
+	}
+	return nil
+}
