@@ -19,18 +19,42 @@ import (
 	"cusax.dev/bridge/internal/testpeer"
 )
 
-// bridgeBinary builds the real binary once per test run; these tests drive it
-// as an operator would, through flags, environment, exit codes and HTTP.
+// testBinary is the bridge built once for the whole test run (with the race
+// detector), shared by the tests that drive it as an operator would.
+var testBinary struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if testBinary.dir != "" {
+		os.RemoveAll(testBinary.dir)
+	}
+	os.Exit(code)
+}
+
+// bridgeBinary returns the path of the real binary, building it on first use.
 func bridgeBinary(t *testing.T) string {
 	t.Helper()
 	testpeer.Integration(t)
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "bridge")
-	cmd := exec.Command("go", "build", "-race", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building the bridge: %v\n%s", err, out)
+	testBinary.once.Do(func() {
+		testBinary.dir, testBinary.err = os.MkdirTemp("", "bridge-test-")
+		if testBinary.err != nil {
+			return
+		}
+		testBinary.path = filepath.Join(testBinary.dir, "bridge")
+		out, err := exec.Command("go", "build", "-race", "-o", testBinary.path, ".").CombinedOutput()
+		if err != nil {
+			testBinary.err = fmt.Errorf("building the bridge: %w\n%s", err, out)
+		}
+	})
+	if testBinary.err != nil {
+		t.Fatal(testBinary.err)
 	}
-	return bin
+	return testBinary.path
 }
 
 // cleanEnv keeps BRIDGE_ settings of the developer's shell out of the test.
@@ -98,27 +122,14 @@ func TestBinary(t *testing.T) {
 
 	t.Run("good configuration serves ops and stops on SIGTERM", func(t *testing.T) {
 		httpAddr := fmt.Sprintf("127.0.0.1:%d", testpeer.FreeTCPPort(t))
-		cmd := exec.Command(bin,
+		proc := startBridge(t, bin, cleanEnv(),
 			"--http-listen", httpAddr,
 			"--sip-listen", fmt.Sprintf("127.0.0.1:%d", testpeer.FreeUDPPort(t)),
 			"--sip-domain", "127.0.0.1",
 			"--data-dir", t.TempDir(),
 			"--node-id", "test-node",
 		)
-		cmd.Env = cleanEnv()
-		logs := &lockedBuffer{}
-		cmd.Stderr = logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		t.Cleanup(func() {
-			if cmd.ProcessState == nil {
-				_ = cmd.Process.Kill()
-				<-exited
-			}
-		})
+		logs := proc.logs
 
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
@@ -135,16 +146,8 @@ func TestBinary(t *testing.T) {
 			}
 		}
 
-		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("exit after SIGTERM: %v\nlogs:\n%s", err, logs.String())
-			}
-		case <-ctx.Done():
-			t.Fatalf("still running after SIGTERM\nlogs:\n%s", logs.String())
+		if err := proc.stop(ctx); err != nil {
+			t.Errorf("%v\nlogs:\n%s", err, logs.String())
 		}
 		for _, want := range []string{"chat face is OFF", "stopped cleanly"} {
 			if !strings.Contains(logs.String(), want) {
@@ -206,4 +209,58 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// bridgeProcess is the bridge binary running under a test.
+type bridgeProcess struct {
+	cmd    *exec.Cmd
+	logs   *lockedBuffer
+	exited chan error
+}
+
+// startBridge runs the binary bin with env and args; the test's cleanup kills it
+// if the test did not stop it.
+func startBridge(t *testing.T, bin string, env []string, args ...string) *bridgeProcess {
+	t.Helper()
+	p := &bridgeProcess{cmd: exec.Command(bin, args...), logs: &lockedBuffer{}, exited: make(chan error, 1)}
+	p.cmd.Env = env
+	p.cmd.Stderr = p.logs
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- p.cmd.Wait() }()
+	// Wait's result is handed over once; stop and the cleanup both read it.
+	go func() { err := <-waited; p.exited <- err; close(p.exited) }()
+	t.Cleanup(func() {
+		select {
+		case <-p.exited:
+		default:
+			_ = p.cmd.Process.Kill()
+			<-p.exited
+		}
+		if t.Failed() {
+			t.Logf("bridge logs:\n%s", p.logs.String())
+		}
+	})
+	return p
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (p *bridgeProcess) stop(ctx context.Context) error {
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return err
+	}
+	select {
+	case err, ok := <-p.exited:
+		if !ok {
+			return errors.New("the bridge had already exited")
+		}
+		if err != nil {
+			return fmt.Errorf("exit after SIGTERM: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+		return errors.New("still running after SIGTERM")
+	}
 }

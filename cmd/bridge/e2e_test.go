@@ -3,11 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -32,7 +30,7 @@ func TestBridgeWithRealPeers(t *testing.T) {
 	sipPort := testpeer.FreeUDPPort(t)
 	httpAddr := fmt.Sprintf("127.0.0.1:%d", testpeer.FreeTCPPort(t))
 	rtpLow := 30000 + 2*(sipPort%4000)
-	cmd := exec.Command(bin,
+	proc := startBridge(t, bin, cleanEnv("BRIDGE_XMPP_SECRET="+prosody.ComponentSecret),
 		"--sip-listen", fmt.Sprintf("127.0.0.1:%d", sipPort),
 		"--sip-domain", "127.0.0.1",
 		"--rtp-ports", fmt.Sprintf("%d-%d", rtpLow, rtpLow+99),
@@ -43,23 +41,7 @@ func TestBridgeWithRealPeers(t *testing.T) {
 		"--node-id", "e2e",
 		"--log-level", "debug",
 	)
-	cmd.Env = cleanEnv("BRIDGE_XMPP_SECRET=" + prosody.ComponentSecret)
-	logs := &lockedBuffer{}
-	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("bridge logs:\n%s", logs.String())
-		}
-	})
+	logs := proc.logs
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -110,16 +92,8 @@ func TestBridgeWithRealPeers(t *testing.T) {
 	}
 
 	// A planned stop hangs the call up and exits cleanly.
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := proc.stop(ctx); err != nil {
 		t.Fatal(err)
-	}
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Errorf("exit after SIGTERM: %v", err)
-		}
-	case <-ctx.Done():
-		t.Fatal("the bridge did not stop after SIGTERM")
 	}
 	if err := phone.WaitLog(ctx, "terminated"); err != nil {
 		t.Errorf("the phone was not hung up on shutdown: %v\nbaresip:\n%s", err, phone.Log())
