@@ -120,6 +120,33 @@ func TestBinary(t *testing.T) {
 		}
 	})
 
+	t.Run("Redis store: readiness follows Redis", func(t *testing.T) {
+		testpeer.Need(t, "redis-server")
+		redis := testpeer.StartRedisServer(t)
+		httpAddr := fmt.Sprintf("127.0.0.1:%d", testpeer.FreeTCPPort(t))
+		proc := startBridge(t, bin, cleanEnv("BRIDGE_REDIS_URL="+redis.URL),
+			"--http-listen", httpAddr,
+			"--sip-listen", fmt.Sprintf("127.0.0.1:%d", testpeer.FreeUDPPort(t)),
+			"--sip-domain", "127.0.0.1",
+			"--data-dir", t.TempDir(),
+		)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := waitHTTP(ctx, "http://"+httpAddr+"/readyz", http.StatusOK); err != nil {
+			t.Fatalf("/readyz never answered 200 with Redis up: %v", err)
+		}
+		redis.Kill()
+		if err := waitHTTP(ctx, "http://"+httpAddr+"/readyz", http.StatusServiceUnavailable); err != nil {
+			t.Fatalf("/readyz did not turn 503 with Redis down: %v", err)
+		}
+		if body := get(t, "http://"+httpAddr+"/healthz", http.StatusOK); !strings.Contains(body, "ok") {
+			t.Errorf("/healthz with Redis down = %q, want the process still alive", body)
+		}
+		if err := proc.stop(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+
 	t.Run("good configuration serves ops and stops on SIGTERM", func(t *testing.T) {
 		httpAddr := fmt.Sprintf("127.0.0.1:%d", testpeer.FreeTCPPort(t))
 		proc := startBridge(t, bin, cleanEnv(),

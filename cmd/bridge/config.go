@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,6 +16,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	storeredis "cusax.dev/bridge/store/redis"
 )
 
 // Config is the validated configuration every part of the bridge is built
@@ -456,25 +457,14 @@ func unwrapPathError(err error) error {
 	return err
 }
 
+// parseRedisURL accepts what the Redis store accepts: a single server,
+// Sentinel or Cluster URL (see store/redis.ParseURL).
 func parseRedisURL(v string) (string, error) {
 	if v == "" {
 		return "", nil
 	}
-	u, err := url.Parse(v)
-	if err != nil {
-		return "", errors.New("want a URL such as redis://host:6379/0")
-	}
-	switch u.Scheme {
-	case "redis", "rediss":
-		if u.Host == "" {
-			return "", errors.New("want a host, as in redis://host:6379/0")
-		}
-	case "unix":
-		if u.Path == "" {
-			return "", errors.New("want a socket path, as in unix:///run/redis.sock")
-		}
-	default:
-		return "", fmt.Errorf("want scheme redis, rediss or unix, got %q", u.Scheme)
+	if _, err := storeredis.ParseURL(v); err != nil {
+		return "", errors.New(oneLine(strings.TrimPrefix(err.Error(), "redis: ")))
 	}
 	return v, nil
 }

@@ -5,14 +5,18 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	goredis "github.com/redis/go-redis/v9"
 
 	"cusax.dev/bridge/focus"
 	"cusax.dev/bridge/mixer"
 	"cusax.dev/bridge/muc"
+	"cusax.dev/bridge/store"
 	"cusax.dev/bridge/store/bolt"
+	storeredis "cusax.dev/bridge/store/redis"
 	"cusax.dev/bridge/web"
 )
 
@@ -29,18 +33,16 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if !cfg.ChatEnabled() {
 		log.Warn("chat face is OFF: --xmpp-secret (BRIDGE_XMPP_SECRET) is empty, so no XMPP component link and no chat rooms; only the SIP audio face runs")
 	}
-	if cfg.RedisURL != "" {
-		return fmt.Errorf("--redis-url is set, but the Redis store is not available in this version; leave it empty to use the embedded store in --data-dir")
-	}
 
 	registry := newRegistry()
 	lc := &lifecycle{log: log, grace: cfg.ShutdownTimeout}
 	var checks []web.ReadinessCheck
 
-	st, err := bolt.Open(bolt.Config{Path: filepath.Join(cfg.DataDir, storeFileName)})
+	st, storeReady, err := openStore(ctx, cfg, log)
 	if err != nil {
-		return fmt.Errorf("opening the embedded store in %s: %w", cfg.DataDir, err)
+		return err
 	}
+	checks = append(checks, web.ReadinessCheck{Name: "store", Ready: storeReady})
 	// The store closes last, after every part that writes to it has stopped.
 	defer func() {
 		if err := st.Close(); err != nil {
@@ -118,6 +120,33 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	lc.addService("ops HTTP server", ops.Serve)
 	return lc.run(ctx)
+}
+
+// openStore opens Redis when --redis-url is set and the embedded store in
+// --data-dir otherwise. The readiness function pings Redis; the embedded
+// store is ready once open.
+func openStore(ctx context.Context, cfg Config, log *slog.Logger) (store.Store, func() bool, error) {
+	if cfg.RedisURL == "" {
+		st, err := bolt.Open(bolt.Config{Path: filepath.Join(cfg.DataDir, storeFileName)})
+		if err != nil {
+			return nil, nil, fmt.Errorf("opening the embedded store in %s: %w", cfg.DataDir, err)
+		}
+		return st, func() bool { return true }, nil
+	}
+	storeLog := log.With("part", "store")
+	// go-redis logs through one process-wide logger; only main may set it.
+	goredis.SetLogger(storeredis.GoRedisLogger{L: storeLog})
+	st, err := storeredis.Open(ctx, storeredis.Config{URL: cfg.RedisURL, Logger: storeLog})
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening the Redis store at %s: %w", redactURL(cfg.RedisURL), err)
+	}
+	log.Warn("Redis store in use: rooms, affiliations and bans are shared, but room ownership and component-link failover across nodes are not wired yet; run one node per component domain")
+	ready := func() bool {
+		pingCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		return st.Ping(pingCtx) == nil
+	}
+	return st, ready, nil
 }
 
 // newRegistry is the one metrics registry of the process: Go runtime and
