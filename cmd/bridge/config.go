@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	storeredis "cusax.dev/bridge/store/redis"
+	bsync "cusax.dev/bridge/sync"
 )
 
 // Config is the validated configuration every part of the bridge is built
@@ -33,6 +34,9 @@ type Config struct {
 	XMPPComponent   string
 	XMPPDomain      string
 	XMPPSecret      string
+	Directory       []bsync.DirectoryRule
+	AnnounceDialIn  bool
+	JoinTokenTTL    time.Duration
 	HTTPListen      string
 	DataDir         string
 	RedisURL        string
@@ -245,6 +249,9 @@ func validate(raw map[string]rawValue) (Config, error) {
 		{keyXMPPComponent, func(v string) (err error) { cfg.XMPPComponent, err = parseHostPort(v); return }},
 		{keyXMPPDomain, func(v string) (err error) { cfg.XMPPDomain, err = parseDomain(v); return }},
 		{keyXMPPSecret, func(v string) error { cfg.XMPPSecret = v; return nil }},
+		{keyDirectory, func(v string) (err error) { cfg.Directory, err = parseDirectory(v); return }},
+		{keyAnnounceDialIn, func(v string) (err error) { cfg.AnnounceDialIn, err = parseBool(v); return }},
+		{keyJoinTokenTTL, func(v string) (err error) { cfg.JoinTokenTTL, err = parsePositiveDuration(v); return }},
 		{keyHTTPListen, func(v string) (err error) { cfg.HTTPListen, err = parseHostPort(v); return }},
 		{keyDataDir, func(v string) (err error) { cfg.DataDir, err = prepareDataDir(v); return }},
 		{keyRedisURL, func(v string) (err error) { cfg.RedisURL, err = parseRedisURL(v); return }},
@@ -467,6 +474,38 @@ func parseRedisURL(v string) (string, error) {
 		return "", errors.New(oneLine(strings.TrimPrefix(err.Error(), "redis: ")))
 	}
 	return v, nil
+}
+
+// parseDirectory reads comma-separated SIP=JID rules; sync checks the
+// pattern syntax itself when it compiles them.
+func parseDirectory(v string) ([]bsync.DirectoryRule, error) {
+	if v == "" {
+		return nil, nil
+	}
+	var rules []bsync.DirectoryRule
+	for _, pair := range strings.Split(v, ",") {
+		sip, jid, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		sip, jid = strings.TrimSpace(sip), strings.TrimSpace(jid)
+		if !ok || sip == "" || jid == "" {
+			return nil, fmt.Errorf("rule %q: want SIP=JID, e.g. sip:*@example.test=*@example.test", pair)
+		}
+		if !strings.HasPrefix(sip, "sip:") && !strings.HasPrefix(sip, "sips:") {
+			return nil, fmt.Errorf("rule %q: the SIP side must be a sip: or sips: address", pair)
+		}
+		if strings.Count(sip, "*") != strings.Count(jid, "*") || strings.Count(sip, "*") > 1 {
+			return nil, fmt.Errorf("rule %q: want one * on both sides or none", pair)
+		}
+		rules = append(rules, bsync.DirectoryRule{SIP: sip, JID: jid})
+	}
+	return rules, nil
+}
+
+func parseBool(v string) (bool, error) {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, errors.New("want true or false")
+	}
+	return b, nil
 }
 
 func parseNodeID(v string) (string, error) {

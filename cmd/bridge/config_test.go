@@ -62,6 +62,19 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+func TestDirectoryRules(t *testing.T) {
+	cfg, err := loadConfig([]string{"--data-dir", t.TempDir(), "--directory", "sip:*@pbx.test=*@example.test, sip:+15550100@pbx.test=carol@example.test"}, env(), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Directory) != 2 || cfg.Directory[0].JID != "*@example.test" || cfg.Directory[1].SIP != "sip:+15550100@pbx.test" {
+		t.Errorf("directory = %+v", cfg.Directory)
+	}
+	if !cfg.AnnounceDialIn {
+		t.Error("announce-dial-in should default to true")
+	}
+}
+
 func TestRTPAddressFollowsSIPListen(t *testing.T) {
 	cfg, err := loadConfig([]string{"--data-dir", t.TempDir(), "--sip-listen", "127.0.0.5:5070"}, env(), io.Discard)
 	if err != nil {
@@ -132,6 +145,9 @@ func TestBadSettings(t *testing.T) {
 		{"tls without cert", []string{"--sip-tls-listen", "127.0.0.1:5061"}, nil, []string{`invalid sip-cert ""`, "is set, so a sip-cert file is needed"}},
 		{"cert without tls", []string{"--sip-cert", notADir}, nil, []string{"invalid sip-cert", "without --sip-tls-listen"}},
 		{"unreadable cert", []string{"--sip-tls-listen", "127.0.0.1:5061", "--sip-cert", "/nonexistent.pem"}, nil, []string{"invalid sip-cert", "no such file"}},
+		{"directory rule without =", []string{"--directory", "sip:*@a.test"}, nil, []string{"invalid directory", "want SIP=JID"}},
+		{"directory rule with one star", []string{"--directory", "sip:*@a.test=bob@a.test"}, nil, []string{"invalid directory", "one * on both sides"}},
+		{"announce not a bool", nil, []string{"BRIDGE_ANNOUNCE_DIAL_IN", "maybe"}, []string{`invalid announce-dial-in "maybe"`, "true or false"}},
 		{"unknown flag", []string{"--sip-lisen", "x"}, nil, []string{"flag provided but not defined: -sip-lisen"}},
 	}
 	if os.Geteuid() != 0 { // root writes anywhere

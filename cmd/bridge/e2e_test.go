@@ -73,6 +73,7 @@ func TestBridgeWithRealPeers(t *testing.T) {
 		t.Fatal(err)
 	}
 	phone := focustest.StartBaresip(t, focustest.BaresipOptions{User: "bob", Play: tone})
+	mark := alice.Mark()
 	if err := phone.Dial(ctx, fmt.Sprintf("sip:standup@127.0.0.1:%d", sipPort)); err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +81,10 @@ func TestBridgeWithRealPeers(t *testing.T) {
 		t.Fatalf("the call was not established: %v\nbaresip:\n%s", err, phone.Log())
 	}
 	waitMetric(t, ctx, httpAddr, "bridge_focus_dialogs_active", func(v float64) bool { return v == 1 })
+	// Sync is wired: the unbound caller shows in the room as a phone occupant.
+	alice.WaitFor(mark, "the caller's audio-only occupant presence", func(s *muctest.Stanza) bool {
+		return strings.HasPrefix(s.Raw, "<presence") && strings.Contains(s.Raw, "urn:cusax:bridge:0")
+	})
 
 	// A restart of the XMPP server is survived: the link comes back alone.
 	if err := prosody.Restart(); err != nil {

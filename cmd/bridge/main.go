@@ -17,7 +17,11 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
+
+	bsync "cusax.dev/bridge/sync"
 )
 
 // version is stamped at link time (-ldflags "-X main.version=…") by make build.
@@ -110,6 +114,9 @@ func effectiveSettings(cfg Config) [][2]string {
 		{keyXMPPComponent, cfg.XMPPComponent},
 		{keyXMPPDomain, cfg.XMPPDomain},
 		{keyXMPPSecret, secret},
+		{keyDirectory, directoryString(cfg.Directory)},
+		{keyAnnounceDialIn, strconv.FormatBool(cfg.AnnounceDialIn)},
+		{keyJoinTokenTTL, cfg.JoinTokenTTL.String()},
 		{keyHTTPListen, cfg.HTTPListen},
 		{keyDataDir, cfg.DataDir},
 		{keyRedisURL, redactURL(cfg.RedisURL)},
@@ -125,4 +132,12 @@ func addrOrEmpty(a netip.AddrPort) string {
 		return ""
 	}
 	return a.String()
+}
+
+func directoryString(rules []bsync.DirectoryRule) string {
+	parts := make([]string, len(rules))
+	for i, r := range rules {
+		parts[i] = r.SIP + "=" + r.JID
+	}
+	return strings.Join(parts, ",")
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,6 +18,7 @@ import (
 	"cusax.dev/bridge/store"
 	"cusax.dev/bridge/store/bolt"
 	storeredis "cusax.dev/bridge/store/redis"
+	bsync "cusax.dev/bridge/sync"
 	"cusax.dev/bridge/web"
 )
 
@@ -50,16 +52,27 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 	}()
 
-	// The mixer's events (DTMF, RTP timeouts) go to the focus, which is built
-	// after it; events only flow once calls exist, after both are built.
-	var toFocus func(mixer.Event)
+	// The parts call each other through callbacks, and each is built before
+	// the one it calls: the links are set once all are built, before any
+	// of them runs, and read through atomics so the order is plain to see.
+	var links struct {
+		focus atomic.Pointer[focus.Focus]
+		sync  atomic.Pointer[bsync.Sync]
+	}
 	mix, err := mixer.New(mixer.Config{
 		BindAddr: cfg.SIPListen.Addr(),
 		PortMin:  cfg.RTPPorts.Low,
 		PortMax:  cfg.RTPPorts.High,
-		OnEvent:  func(ev mixer.Event) { toFocus(ev) },
-		Logger:   log.With("part", "mixer"),
-		Metrics:  registry,
+		OnEvent: func(ev mixer.Event) {
+			if f := links.focus.Load(); f != nil {
+				f.MixerEvents()(ev)
+			}
+			if s := links.sync.Load(); s != nil && ev.Kind == mixer.EventTalking {
+				s.Talking(ev.LegID, ev.Talking)
+			}
+		},
+		Logger:  log.With("part", "mixer"),
+		Metrics: registry,
 	})
 	if err != nil {
 		return err
@@ -67,26 +80,31 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	lc.addService("mixer", mix.Serve)
 	checks = append(checks, web.ReadinessCheck{Name: "rtp mixer", Ready: mix.Ready})
 
-	chatDomain := ""
-	if cfg.ChatEnabled() {
-		chatDomain = cfg.XMPPDomain
-	}
-	foc, err := focus.New(focus.Config{
+	focusCfg := focus.Config{
 		Listen:     cfg.SIPListen.String(),
 		TLSListen:  addrOrEmpty(cfg.SIPTLSListen),
 		TLSCert:    cfg.SIPCert,
 		TLSKey:     cfg.SIPKey,
 		Domain:     cfg.SIPDomain,
 		RTPAddress: cfg.RTPAddress,
-		ChatDomain: chatDomain,
 		Media:      focus.NewMixerMedia(mix),
 		Logger:     log.With("part", "focus"),
 		Metrics:    registry,
-	})
+	}
+	if cfg.ChatEnabled() {
+		// Every call is admitted, bound and watched by sync, which applies
+		// the chat room's moderation to it.
+		focusCfg.ChatDomain = cfg.XMPPDomain
+		focusCfg.Admit = func(ctx context.Context, call focus.CallFacts) focus.Admission {
+			return links.sync.Load().Admit(ctx, call)
+		}
+		focusCfg.OnEvent = func(ev focus.Event) { links.sync.Load().OnFocusEvent(ev) }
+	}
+	foc, err := focus.New(focusCfg)
 	if err != nil {
 		return err
 	}
-	toFocus = foc.MixerEvents()
+	links.focus.Store(foc)
 	lc.addService("SIP focus", foc.Serve)
 	lc.onShutdown("hang up calls", foc.Shutdown)
 	checks = append(checks, web.ReadinessCheck{Name: "sip", Ready: foc.Ready})
@@ -98,6 +116,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 			Secret:        cfg.XMPPSecret,
 			SIPDomain:     cfg.SIPDomain,
 			Store:         st,
+			OnEvent:       func(ev muc.Event) { links.sync.Load().OnChatEvent(ev) },
 			Logger:        log.With("part", "muc"),
 			Registerer:    registry,
 		})
@@ -107,6 +126,24 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		lc.addService("XMPP chat component", chat.Serve)
 		lc.onShutdown("tell chat occupants", chat.Shutdown)
 		checks = append(checks, web.ReadinessCheck{Name: "xmpp component link", Ready: chat.Ready})
+
+		sy, err := bsync.New(bsync.Config{
+			Audio:          foc,
+			Chat:           chat,
+			SIPDomain:      cfg.SIPDomain,
+			ChatDomain:     cfg.XMPPDomain,
+			Directory:      cfg.Directory,
+			TokenTTL:       cfg.JoinTokenTTL,
+			AnnounceTokens: cfg.AnnounceDialIn,
+			Logger:         log.With("part", "sync"),
+			Registerer:     registry,
+		})
+		if err != nil {
+			return fmt.Errorf("sync: %w", err)
+		}
+		links.sync.Store(sy)
+		lc.addService("sync", sy.Serve)
+		checks = append(checks, web.ReadinessCheck{Name: "sync", Ready: sy.Ready})
 	}
 
 	ops, err := web.NewOps(web.OpsConfig{

@@ -46,6 +46,9 @@ const (
 	keyXMPPComponent  = "xmpp-component"
 	keyXMPPDomain     = "xmpp-domain"
 	keyXMPPSecret     = "xmpp-secret"
+	keyDirectory      = "directory"
+	keyAnnounceDialIn = "announce-dial-in"
+	keyJoinTokenTTL   = "join-token-ttl"
 	keyHTTPListen     = "http-listen"
 	keyDataDir        = "data-dir"
 	keyRedisURL       = "redis-url"
@@ -69,6 +72,9 @@ var settings = []setting{
 	{keyXMPPComponent, "host:port of the XMPP server's component listener (XEP-0114)", constant("127.0.0.1:5347")},
 	{keyXMPPDomain, "component domain the chat rooms live on, <room>@<xmpp-domain>", constant("conference.localhost")},
 	{keyXMPPSecret, "shared secret of the XMPP component; empty turns the chat face off", constant("")},
+	{keyDirectory, "directory rules binding callers to chat users, comma-separated SIP=JID pairs with an optional * in the user part, e.g. sip:*@example.test=*@example.test; they trust the SIP From address, so use them only behind an authenticating registrar or trunk", constant("")},
+	{keyAnnounceDialIn, "send each chat occupant its personal dial-in URI by private message when it joins (true or false); occupants can always ask with !dialin", constant("true")},
+	{keyJoinTokenTTL, "how long a personal dial-in URI stays valid after it was last announced", constant("24h")},
 	{keyHTTPListen, "address of the ops HTTP server (/healthz, /readyz, /metrics)", constant("127.0.0.1:8080")},
 	{keyDataDir, "directory of the embedded store", constant("./data")},
 	{keyRedisURL, "Redis URL for many nodes (redis://, rediss:// or unix://); empty uses the embedded store", constant("")},

@@ -1,0 +1,257 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"cusax.dev/bridge/focus"
+	"cusax.dev/bridge/muc"
+	"cusax.dev/bridge/store"
+)
+
+// OnChatEvent is the chat face's event hook (muc.Config.OnEvent). It never
+// blocks: the event is applied in order by Serve. Its arrival time starts
+// the moderation latency measured in bridge_sync_moderation_seconds.
+func (s *Sync) OnChatEvent(ev muc.Event) {
+	at := time.Now()
+	s.do(func(ctx context.Context) { s.onChat(ctx, ev, at) })
+}
+
+func (s *Sync) onChat(ctx context.Context, ev muc.Event, at time.Time) {
+	switch ev.Kind {
+	case muc.EventJoined:
+		if ev.AudioOnly {
+			return
+		}
+		s.chatJoined(ctx, ev)
+	case muc.EventLeft:
+		for _, l := range s.legsIn(ev.Room) {
+			if ev.AudioOnly && l.audioNick == ev.Nick {
+				l.audioNick = ""
+			}
+			if !ev.AudioOnly && l.chatNick == ev.Nick {
+				l.chatNick = ""
+			}
+		}
+		if !ev.AudioOnly {
+			s.refreshChatUsers(ctx, ev.Room)
+		}
+	case muc.EventNickChanged:
+		for _, l := range s.legsIn(ev.Room) {
+			if ev.AudioOnly && l.audioNick == ev.OldNick {
+				l.audioNick = ev.Nick
+			}
+			if !ev.AudioOnly && l.chatNick == ev.OldNick {
+				l.chatNick = ev.Nick
+			}
+		}
+		s.refreshChatUsers(ctx, ev.Room)
+	case muc.EventRoleChanged:
+		muted := ev.Role == muc.RoleVisitor
+		action := "unmute"
+		if muted {
+			action = "mute"
+		}
+		for _, l := range s.targets(ev) {
+			s.setMuted(ctx, l, muted)
+			s.m.moderation.WithLabelValues(action).Observe(time.Since(at).Seconds())
+		}
+		s.refreshChatUsers(ctx, ev.Room)
+	case muc.EventKicked, muc.EventBanned:
+		legs := s.targets(ev)
+		for _, l := range legs {
+			if ev.AudioOnly {
+				l.audioNick = "" // the room already removed its occupant
+			} else if l.chatNick == ev.Nick {
+				l.chatNick = ""
+			}
+		}
+		if ev.Kind == muc.EventKicked {
+			s.kick(ctx, legs, "kick", reasonText("kicked from the room", ev.Reason), at)
+		} else {
+			s.kick(ctx, legs, "ban", reasonText("banned from the room", ev.Reason), at)
+		}
+		s.refreshChatUsers(ctx, ev.Room)
+	case muc.EventAffiliationChanged:
+		s.affiliationChanged(ctx, ev, at)
+	case muc.EventRoomConfigured:
+		if ev.Config != nil {
+			s.roomConfigured(ctx, ev.Room, *ev.Config, at)
+		}
+	case muc.EventRoomDestroyed:
+		s.async(ctx, func(c context.Context) {
+			if err := s.audio.CloseRoom(c, ev.Room, reasonText("room destroyed", ev.Reason)); err != nil {
+				s.log.Warn("closing the audio of a destroyed room", "room", ev.Room, "err", err)
+			}
+			s.m.moderation.WithLabelValues("destroy").Observe(time.Since(at).Seconds())
+		})
+	case muc.EventMessage:
+		s.roomCommand(ctx, ev)
+	}
+}
+
+// targets are the legs a moderation event concerns: the phone leg of an
+// audio-only occupant, or every leg bound to the person.
+func (s *Sync) targets(ev muc.Event) []*legState {
+	var out []*legState
+	for _, l := range s.legsIn(ev.Room) {
+		if ev.AudioOnly {
+			if l.audioNick == ev.Nick {
+				out = append(out, l)
+			}
+		} else if ev.JID != "" && l.jid == ev.JID {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// legsIn lists the legs sync knows in a room (admitted or connected).
+func (s *Sync) legsIn(room string) []*legState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*legState
+	for _, l := range s.legs {
+		if l.room == room {
+			out = append(out, l)
+		}
+	}
+	slices.SortFunc(out, func(a, b *legState) int { return strings.Compare(a.callID, b.callID) })
+	return out
+}
+
+func (s *Sync) setMuted(ctx context.Context, l *legState, muted bool) {
+	if l.pin != nil {
+		return // stays muted until the PIN is right; applied then
+	}
+	if err := s.audio.SetMuted(l.callID, muted); err != nil && !errors.Is(err, focus.ErrNoSuchCall) {
+		s.log.Warn("cannot change a leg's voice", "call", l.callID, "err", err)
+		return
+	}
+	l.muted = muted
+	s.showPresence(ctx, l)
+}
+
+// kick hangs up legs (BYE, or CANCEL while ringing) without holding up the
+// events behind it; the histogram sees the BYE sent.
+func (s *Sync) kick(ctx context.Context, legs []*legState, action, reason string, at time.Time) {
+	for _, l := range legs {
+		if l.ending {
+			continue // a ban comes as both an affiliation change and a 301
+		}
+		l.ending = true
+		callID := l.callID
+		s.async(ctx, func(c context.Context) {
+			if err := s.audio.Kick(c, callID, reason); err != nil && !errors.Is(err, focus.ErrNoSuchCall) {
+				s.log.Warn("cannot hang up a kicked leg", "call", callID, "err", err)
+			}
+			s.m.moderation.WithLabelValues(action).Observe(time.Since(at).Seconds())
+		})
+	}
+}
+
+func reasonText(what, reason string) string {
+	if reason = strings.TrimSpace(reason); reason != "" {
+		return what + ": " + reason
+	}
+	return what
+}
+
+// chatJoined: a person entered the room. Their legs now show in their own
+// presence, take their role, and they get their personal dial-in.
+func (s *Sync) chatJoined(ctx context.Context, ev muc.Event) {
+	for _, l := range s.targets(ev) {
+		if l.audioNick != "" {
+			// Shown as a phone until now: move it into their presence.
+			_ = s.chat.RemoveAudioOccupant(ctx, l.room, l.audioNick, "joined the chat")
+			l.audioNick = ""
+		}
+		l.chatNick = ev.Nick
+		s.setMuted(ctx, l, ev.Role == muc.RoleVisitor)
+		s.showPresence(ctx, l)
+	}
+	if s.cfg.AnnounceTokens && ev.JID != "" {
+		s.sendDialIn(ctx, ev.Room, ev.Nick, ev.JID)
+	}
+	s.refreshChatUsers(ctx, ev.Room)
+}
+
+func (s *Sync) sendDialIn(ctx context.Context, room, nick, jid string) {
+	s.mu.Lock()
+	tok := s.tokenForLocked(room, jid)
+	s.mu.Unlock()
+	body := "Your personal dial-in for this room's audio: " + s.dialInURI(room, tok) +
+		" (valid " + s.ttl.String() + "; calls to it are you, keep it to yourself)"
+	if err := s.chat.SendPrivateMessage(ctx, room, nick, body); err != nil {
+		s.log.Info("cannot send a dial-in", "room", room, "nick", nick, "err", err)
+	}
+}
+
+func (s *Sync) affiliationChanged(ctx context.Context, ev muc.Event, at time.Time) {
+	legs := s.targets(muc.Event{Room: ev.Room, JID: ev.JID})
+	if len(legs) == 0 {
+		return
+	}
+	info, ok := s.roomInfo(ev.Room)
+	switch {
+	case ev.Affiliation == store.AffiliationOutcast:
+		s.kick(ctx, legs, "ban", reasonText("banned from the room", ev.Reason), at)
+	case ok && info.Config.MembersOnly && affRank(ev.Affiliation) < affRank(store.AffiliationMember):
+		s.kick(ctx, legs, "kick", "the room is for members only", at)
+	default:
+		for _, l := range legs {
+			if m := s.roleMuted(ev.Room, l, info, ok); m != l.muted {
+				s.setMuted(ctx, l, m)
+			}
+		}
+	}
+}
+
+// roomConfigured applies members-only and moderation to the calls.
+// Chat occupants get their new roles from the room itself (and sync follows
+// the role events); audio-only occupants are sync's, so it sets theirs.
+func (s *Sync) roomConfigured(ctx context.Context, room string, cfg store.RoomConfig, at time.Time) {
+	occ, _ := s.chat.Occupants(room)
+	roleOf := map[string]muc.Role{}
+	for _, o := range occ {
+		if o.AudioOnly {
+			roleOf[o.Nick] = o.Role
+		}
+	}
+	var out []*legState
+	for _, l := range s.legsIn(room) {
+		if cfg.MembersOnly {
+			aff := store.AffiliationNone
+			if l.jid != "" {
+				aff, _ = s.chat.Affiliation(room, l.jid)
+			}
+			if affRank(aff) < affRank(store.AffiliationMember) {
+				out = append(out, l)
+				continue
+			}
+		}
+		if l.audioNick == "" {
+			continue
+		}
+		r := roleOf[l.audioNick]
+		var want muc.Role
+		switch {
+		case cfg.Moderated && r == muc.RoleParticipant && !s.wasModerated(room):
+			want = muc.RoleVisitor
+		case !cfg.Moderated && r == muc.RoleVisitor:
+			want = muc.RoleParticipant
+		}
+		if want != "" {
+			if err := s.chat.SetRole(ctx, room, l.audioNick, want, "room moderation changed"); err != nil {
+				s.log.Info("cannot set a phone's role", "room", room, "nick", l.audioNick, "err", err)
+			}
+		}
+	}
+	s.mu.Lock()
+	s.moderatedLocked(room, cfg.Moderated)
+	s.mu.Unlock()
+	s.kick(ctx, out, "kick", "the room is now for members only", at)
+}

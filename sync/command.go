@@ -1,0 +1,69 @@
+package sync
+
+import (
+	"context"
+	"strings"
+
+	"cusax.dev/bridge/focus"
+	"cusax.dev/bridge/muc"
+)
+
+// Room commands, typed as a message in the room (groupchat or a private
+// message to any nick); the answers go privately to the sender:
+//
+//	!dialin       your personal dial-in URI (join token)
+//	!dial <uri>   (moderators) call a phone into the audio
+const (
+	cmdDialIn = "!dialin"
+	cmdDial   = "!dial"
+)
+
+func (s *Sync) roomCommand(ctx context.Context, ev muc.Event) {
+	body := strings.TrimSpace(ev.Body)
+	if ev.JID == "" {
+		return
+	}
+	if !strings.HasPrefix(body, "!") {
+		if ev.ToNick == "" {
+			s.chatToPhones(ev.Room, ev.Nick, body, "")
+		}
+		return
+	}
+	verb, arg, _ := strings.Cut(body, " ")
+	switch verb {
+	case cmdDialIn:
+		s.sendDialIn(ctx, ev.Room, ev.Nick, ev.JID)
+	case cmdDial:
+		s.dialOut(ctx, ev, strings.TrimSpace(arg))
+	}
+}
+
+func (s *Sync) dialOut(ctx context.Context, ev muc.Event, target string) {
+	reply := func(msg string) { _ = s.chat.SendPrivateMessage(ctx, ev.Room, ev.Nick, msg) }
+	occ, _ := s.chat.Occupants(ev.Room)
+	moderator := false
+	for _, o := range occ {
+		if o.Nick == ev.Nick && !o.AudioOnly && o.Role == muc.RoleModerator {
+			moderator = true
+		}
+	}
+	if !moderator {
+		reply("Only moderators may call a phone into the audio.")
+		return
+	}
+	user, _, ok := splitAOR(target)
+	if !ok {
+		reply("Usage: !dial sip:user@host")
+		return
+	}
+	callID, err := s.audio.Dial(ctx, ev.Room, target, "", func(focus.DialResult) {})
+	if err != nil {
+		reply("Cannot call " + target + ": " + err.Error())
+		return
+	}
+	l := &legState{callID: callID, room: ev.Room, method: "dial", display: user, dialOut: true, ringing: true, admitted: s.now()}
+	s.mu.Lock()
+	s.legs[callID] = l
+	s.mu.Unlock()
+	s.addAudioOccupant(ctx, l)
+}
