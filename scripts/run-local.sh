@@ -86,7 +86,9 @@ cat <<MSG
   Chat:  sign in as alice@$xmpp_host (password alice) or bob@$xmpp_host (password bob)
          on 127.0.0.1:$c2s_port (self-signed certificate: accept it), then join
            $room@$muc_domain
-         Its room info shows the audio URI sip:$room@$sip_domain.
+         Its room info shows the audio URI sip:$room@$sip_domain. In the room, you get
+         your personal dial-in URI by private message (or type !dialin): call it and the
+         room knows the call is yours.
 MSG
 fi
 cat <<MSG
