@@ -44,6 +44,15 @@ type Config struct {
 	// SessionExpires is the RFC 4028 session interval offered; default
 	// 1800 s, never under 90 s. Calls not refreshed in time are ended.
 	SessionExpires time.Duration
+	// SubscribeExpires is the lifetime granted to a conference SUBSCRIBE
+	// without an Expires header, and the longest granted; default 1 h.
+	SubscribeExpires time.Duration
+	// SubscribeMinExpires is the shortest subscription accepted: a
+	// SUBSCRIBE asking less (but not 0) gets 423 Interval Too Brief with
+	// Min-Expires (RFC 6665 section 4.2.1.1). Default 60 s, which keeps
+	// watchers from refreshing in a tight loop; tests lower it to watch
+	// subscriptions expire. Values above SubscribeExpires are capped to it.
+	SubscribeMinExpires time.Duration
 	// SelfMute is the DTMF sequence that toggles a caller's own mute;
 	// default "*6", "-" turns it off.
 	SelfMute string

@@ -58,6 +58,9 @@ var ErrNoSuchCall = fmt.Errorf("focus: no such call")
 // Kick ends a call from the focus's side: BYE with a Reason header for an
 // answered call, CANCEL for a ringing dial-out. conference-info shows the
 // leg as booted (RFC 4575 disconnection-method).
+// A call answered but not yet ACKed is shown disconnecting at once, but its
+// BYE waits for the ACK (RFC 3261 section 15), at most 64*T1 (32 s) or
+// until ctx ends, when the call is released without a BYE.
 func (f *Focus) Kick(ctx context.Context, callID, reason string) error {
 	l := f.legByCall(callID)
 	if l == nil {

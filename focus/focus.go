@@ -91,6 +91,13 @@ func New(cfg Config) (*Focus, error) {
 	if cfg.SessionExpires < minSessionExpires {
 		cfg.SessionExpires = minSessionExpires
 	}
+	if cfg.SubscribeExpires <= 0 {
+		cfg.SubscribeExpires = defaultSubExpires
+	}
+	if cfg.SubscribeMinExpires <= 0 {
+		cfg.SubscribeMinExpires = minSubExpires
+	}
+	cfg.SubscribeMinExpires = min(cfg.SubscribeMinExpires, cfg.SubscribeExpires)
 	if cfg.RetryAfter <= 0 {
 		cfg.RetryAfter = defaultRetryAfter
 	}
@@ -273,7 +280,9 @@ func (f *Focus) Serve(ctx context.Context) error {
 
 // Shutdown hangs up every call with BYE and ends every subscription with a
 // final NOTIFY, then stops taking new calls; Serve still needs its ctx
-// cancelled to close the listeners.
+// cancelled to close the listeners. Calls still waiting for their ACK get
+// their BYE once it comes (see Kick); those still waiting when ctx ends
+// are released without one.
 func (f *Focus) Shutdown(ctx context.Context) error {
 	f.ready.Store(false)
 	f.mu.Lock()

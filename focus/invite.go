@@ -167,6 +167,7 @@ func (f *Focus) answerInvite(req *sip.Request, tx sip.ServerTransaction) (int, s
 	f.respond(tx, res)
 
 	ack, ok := f.awaitAck(tx, res, l)
+	l.acked()
 	if !ok {
 		// RFC 3261 13.3.1.4: no ACK in 64*T1, so the session ends with a BYE.
 		if l.getState() == legAnswered {

@@ -70,12 +70,17 @@ type leg struct {
 	isJoined  bool   // EventJoined went out
 	display   string
 
-	acks    chan *sip.Request
-	done    chan struct{}
-	refresh chan struct{} // a session refresh arrived
-	cancel  func()        // stops a ringing dial-out
-	timerSE time.Duration
-	uasRefr bool // the focus refreshes the session (RFC 4028)
+	acks chan *sip.Request
+	// ackDone closes when the first 2xx of an incoming call was ACKed or
+	// its retransmissions gave up (64*T1): before that the focus may not
+	// send BYE (RFC 3261 section 15).
+	ackDone     chan struct{}
+	ackDoneOnce sync.Once
+	done        chan struct{}
+	refresh     chan struct{} // a session refresh arrived
+	cancel      func()        // stops a ringing dial-out
+	timerSE     time.Duration
+	uasRefr     bool // the focus refreshes the session (RFC 4028)
 }
 
 func newLeg(f *Focus, roomName string, facts CallFacts) *leg {
@@ -88,6 +93,7 @@ func newLeg(f *Focus, roomName string, facts CallFacts) *leg {
 		created: time.Now(),
 		origin:  sdpOrigin{SessionID: rand.Uint64N(1 << 62), Version: 1},
 		acks:    make(chan *sip.Request, 4),
+		ackDone: make(chan struct{}),
 		done:    make(chan struct{}),
 		refresh: make(chan struct{}, 1),
 		display: facts.DisplayName,
@@ -234,6 +240,14 @@ func (l *leg) hangup(ctx context.Context, method, text string) {
 	l.reason = method
 	dlg := l.dlg
 	l.mu.Unlock()
+	if state == legAnswered && !l.dialOut && !l.awaitAckBeforeBye(ctx) {
+		l.f.log.Info("call ended before its ACK came; no BYE sent", "call", l.callID, "err", ctx.Err())
+		l.finish(method)
+		return
+	}
+	if l.getState() == legEnded {
+		return // the caller hung up first (BYE after its 2xx)
+	}
 	if dlg != nil {
 		bye := dlg.request(sip.BYE)
 		if text != "" {
@@ -244,6 +258,26 @@ func (l *leg) hangup(ctx context.Context, method, text string) {
 		}
 	}
 	l.finish(method)
+}
+
+// acked ends the wait of awaitAckBeforeBye.
+func (l *leg) acked() { l.ackDoneOnce.Do(func() { close(l.ackDone) }) }
+
+// awaitAckBeforeBye holds a BYE for an incoming call answered but not yet
+// ACKed until the ACK comes or the 2xx retransmissions time out (64*T1),
+// as RFC 3261 section 15 requires of a UAS; the 2xx keeps being
+// retransmitted meanwhile. It reports false when ctx ended first.
+func (l *leg) awaitAckBeforeBye(ctx context.Context) bool {
+	bound := time.NewTimer(64*sip.T1 + time.Second)
+	defer bound.Stop()
+	select {
+	case <-l.ackDone:
+	case <-l.done:
+	case <-bound.C:
+	case <-ctx.Done():
+		return false
+	}
+	return true
 }
 
 // setMute applies the focus and self mute flags to the media.

@@ -19,6 +19,13 @@ import (
 // realFocus runs a focus on the real mixer, on loopback.
 func realFocus(t *testing.T) (*focus.Focus, *prometheus.Registry) {
 	t.Helper()
+	return realFocusWith(t, focus.Config{Domain: "127.0.0.1", ChatDomain: "muc.example.test"})
+}
+
+// realFocusWith is realFocus with a config of the test's (Media and
+// Metrics are set here).
+func realFocusWith(t *testing.T, cfg focus.Config) (*focus.Focus, *prometheus.Registry) {
+	t.Helper()
 	var f *focus.Focus
 	reg := prometheus.NewRegistry()
 	events := make(chan mixer.Event, 256)
@@ -33,7 +40,8 @@ func realFocus(t *testing.T) (*focus.Focus, *prometheus.Registry) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close() })
-	f = runFocus(t, focus.Config{Domain: "127.0.0.1", Media: focus.NewMixerMedia(m), ChatDomain: "muc.example.test", Metrics: reg})
+	cfg.Media, cfg.Metrics = focus.NewMixerMedia(m), reg
+	f = runFocus(t, cfg)
 	route := f.MixerEvents()
 	done := make(chan struct{})
 	go func() {
@@ -184,7 +192,7 @@ func TestRealPhonesThreeParty(t *testing.T) {
 		}
 		return true
 	})
-	time.Sleep(4 * time.Second)
+	time.Sleep(6 * time.Second) // audio flows; a loaded machine needs the margin over the 3 s checked
 	c.Terminate()
 	waitFor(t, "linphone gone", func() bool { return len(f.Legs("trio")) == 2 })
 	if err := a.Hangup(ctx); err != nil {

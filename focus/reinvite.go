@@ -235,6 +235,7 @@ func (l *leg) sendReinvite(ctx context.Context) error {
 	req.AppendHeader(l.f.contact(l.room, req.Transport()))
 	req.AppendHeader(sip.NewHeader("Allow", l.f.allowHdr))
 	req.AppendHeader(sip.NewHeader("Supported", supportedExt))
+	l.refreshHeaders(req)
 	res, err := l.f.do(ctx, req)
 	if err != nil {
 		return err
@@ -263,6 +264,8 @@ func (l *leg) sendReinvite(ctx context.Context) error {
 func (l *leg) sendUpdate(ctx context.Context) error {
 	req := l.dlg.request(sip.UPDATE)
 	req.AppendHeader(l.f.contact(l.room, req.Transport()))
+	req.AppendHeader(sip.NewHeader("Supported", supportedExt))
+	l.refreshHeaders(req)
 	res, err := l.f.do(ctx, req)
 	if err != nil {
 		return err

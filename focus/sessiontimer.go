@@ -73,6 +73,19 @@ func (f *Focus) sessionHeaders(l *leg, req *sip.Request, res *sip.Response) {
 	}
 }
 
+// refreshHeaders marks a refresh the focus sends (it refreshes only calls
+// whose peer does not): the current interval, the focus still refreshing
+// as this request's UAC (RFC 4028 section 7.4).
+func (l *leg) refreshHeaders(req *sip.Request) {
+	l.mu.Lock()
+	se, uas := l.timerSE, l.uasRefr
+	l.mu.Unlock()
+	if se <= 0 || !uas {
+		return
+	}
+	req.AppendHeader(sip.NewHeader("Session-Expires", fmt.Sprintf("%d;refresher=uac", int(se.Seconds()))))
+}
+
 // refreshed tells the session timer a refresh went through.
 func (l *leg) refreshed() {
 	select {

@@ -2,6 +2,7 @@ package focus_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -129,4 +130,30 @@ func TestSIPpHoldAndIndependentWatcher(t *testing.T) {
 	if !strings.Contains(watcher.Messages, "terminated;reason=noresource") {
 		t.Error("the final NOTIFY did not say terminated;reason=noresource")
 	}
+}
+
+// TestSIPpDTMF: SIPp joins a room on the real mixer and plays the digit 1
+// as RFC 4733 telephone-events; the focus reports it as EventDTMF.
+func TestSIPpDTMF(t *testing.T) {
+	testpeer.Integration(t)
+	testpeer.Need(t, "sipp")
+	pcap := focustest.SIPpPcap(t, "dtmf_2833_1.pcap")
+	events := &focustest.EventLog{}
+	f, reg := realFocusWith(t, focus.Config{Domain: "127.0.0.1", OnEvent: events.Add, SelfMute: "-"})
+	scenario := strings.ReplaceAll(readScenario(t, "dtmf.xml"), "PCAP_DTMF_1", pcap)
+	mp := testpeer.FreeUDPPort(t)
+	res := focustest.RunSIPp(t, scenario, f.Addr().String(), 30*time.Second, "-s", "tones", "-m", "1", "-mp", fmt.Sprint(mp))
+	if res.ExitCode != 0 {
+		t.Fatalf("SIPp DTMF scenario failed: %s", res)
+	}
+	waitFor(t, "the digit", func() bool { return len(events.Find(focus.EventDTMF)) > 0 })
+	digits := events.Find(focus.EventDTMF)
+	joined := events.Find(focus.EventJoined)
+	if len(joined) != 1 {
+		t.Fatalf("joined events %+v", joined)
+	}
+	if len(digits) != 1 || digits[0].Digit != '1' || digits[0].CallID != joined[0].CallID || digits[0].Room != "tones" {
+		t.Errorf("DTMF events %+v, want one '1' from call %s in room tones", digits, joined[0].CallID)
+	}
+	released(t, reg)
 }

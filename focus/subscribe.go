@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,11 +15,13 @@ import (
 	confinfo "cusax.dev/bridge/conference-info"
 )
 
-// Subscription lifetimes (RFC 6665 section 4.2.1.1).
+// Subscription lifetimes (RFC 6665 section 4.2.1.1): the defaults of
+// Config.SubscribeExpires and Config.SubscribeMinExpires.
 const (
 	defaultSubExpires = time.Hour
-	maxSubExpires     = time.Hour
 	minSubExpires     = 60 * time.Second
+	// maxQueuedNotifies is how far behind a watcher may fall before it is
+	// sent the full document instead of the partials it missed.
 	maxQueuedNotifies = 64
 )
 
@@ -75,17 +78,18 @@ func (f *Focus) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 			return
 		}
 	}
-	expires := defaultSubExpires
+	expires := f.cfg.SubscribeExpires
 	if h := req.GetHeader("Expires"); h != nil {
-		secs, err := strconv.Atoi(strings.TrimSpace(h.Value()))
-		if err != nil || secs < 0 {
-			f.reply(req, tx, sip.StatusBadRequest, "Bad Request: Expires is not a number of seconds")
+		var tooBrief bool
+		var err error
+		expires, tooBrief, err = grantExpires(h.Value(), f.cfg.SubscribeExpires, f.cfg.SubscribeMinExpires)
+		if err != nil {
+			f.reply(req, tx, sip.StatusBadRequest, "Bad Request: "+err.Error())
 			return
 		}
-		expires = min(time.Duration(secs)*time.Second, maxSubExpires)
-		if expires > 0 && expires < minSubExpires {
+		if tooBrief {
 			f.reply(req, tx, sip.StatusIntervalToBrief, "Interval Too Brief",
-				sip.NewHeader("Min-Expires", strconv.Itoa(int(minSubExpires.Seconds()))))
+				sip.NewHeader("Min-Expires", strconv.Itoa(int(math.Ceil(f.cfg.SubscribeMinExpires.Seconds())))))
 			return
 		}
 	}
@@ -129,6 +133,27 @@ func (f *Focus) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	d := uasDialog(req, newTag())
 	s := &subscription{f: f, room: name, key: d.key() + "\x00" + eventID, dlg: d, eventID: eventID, done: make(chan struct{})}
 	f.startSubscription(s, req, tx, expires)
+}
+
+// grantExpires reads a SUBSCRIBE's Expires value (delta-seconds): the
+// lifetime granted, capped to longest, or tooBrief when it asks less than
+// shortest but not 0 (RFC 6665 4.2.1.1: 423). 0 is an unsubscribe or fetch.
+func grantExpires(value string, longest, shortest time.Duration) (granted time.Duration, tooBrief bool, err error) {
+	v := strings.TrimSpace(value)
+	if v == "" || strings.Trim(v, "0123456789") != "" {
+		return 0, false, fmt.Errorf("expected Expires in delta-seconds, got %q", value)
+	}
+	// Compared in seconds first: a huge Expires would overflow a Duration.
+	v = strings.TrimLeft(v, "0")
+	if len(v) > 9 {
+		return longest, false, nil
+	}
+	secs, _ := strconv.Atoi("0" + v)
+	granted = longest
+	if secs < int(longest/time.Second) {
+		granted = time.Duration(secs) * time.Second
+	}
+	return granted, granted > 0 && granted < shortest, nil
 }
 
 func acceptsConfInfo(v string) bool {

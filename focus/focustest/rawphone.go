@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +24,9 @@ type RawPhone struct {
 	Inbox chan sip.Message
 	Raw   chan string // what the phone could not parse
 	done  chan struct{}
+
+	mu       sync.Mutex
+	received map[sip.RequestMethod]int
 }
 
 // NewRawPhone opens a loopback UDP socket talking to focus; t.Cleanup closes it.
@@ -54,11 +58,27 @@ func (p *RawPhone) read() {
 			}
 			continue
 		}
+		if req, ok := msg.(*sip.Request); ok {
+			p.mu.Lock()
+			if p.received == nil {
+				p.received = map[sip.RequestMethod]int{}
+			}
+			p.received[req.Method]++
+			p.mu.Unlock()
+		}
 		select {
 		case p.Inbox <- msg:
 		default:
 		}
 	}
+}
+
+// Received counts the requests of one method the phone got from the focus
+// (retransmissions included), consumed or not.
+func (p *RawPhone) Received(method sip.RequestMethod) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.received[method]
 }
 
 // Addr is the phone's address.
@@ -143,6 +163,16 @@ func (p *RawPhone) Reply(req *sip.Request, code int, reason, extra string) {
 			res.AppendHeader(sip.NewHeader(strings.TrimSpace(k), strings.TrimSpace(v)))
 		}
 	}
+	_, _ = p.conn.WriteToUDPAddrPort([]byte(res.String()), p.focus)
+}
+
+// ReplySDP answers a request from the focus (its re-INVITE) with 200 and
+// an SDP body; the Contact is the phone's own address.
+func (p *RawPhone) ReplySDP(req *sip.Request, sdp string) {
+	body := []byte(strings.ReplaceAll(strings.ReplaceAll(sdp, "\r\n", "\n"), "\n", "\r\n"))
+	res := sip.NewResponseFromRequest(req, 200, "OK", body)
+	res.AppendHeader(sip.NewHeader("Contact", fmt.Sprintf("<sip:alice@%s>", p.Addr())))
+	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	_, _ = p.conn.WriteToUDPAddrPort([]byte(res.String()), p.focus)
 }
 

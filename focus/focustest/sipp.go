@@ -87,3 +87,21 @@ func (r SIPpResult) Bodies(startLine string) []string {
 func (r SIPpResult) String() string {
 	return fmt.Sprintf("sipp exit %d\n%s\n%s", r.ExitCode, r.Output, r.Messages)
 }
+
+// SIPpPcap finds one of the RTP captures SIPp ships for play_pcap_audio
+// (e.g. "dtmf_2833_1.pcap", the RFC 4733 digit 1). A missing file fails
+// the test in CI and skips it elsewhere, like a missing peer.
+func SIPpPcap(t testing.TB, name string) string {
+	t.Helper()
+	for _, dir := range []string{"/usr/share/sip-tester", "/usr/share/sip-tester/pcap", "/usr/share/sipp/pcap", "/usr/local/share/sipp/pcap"} {
+		p := filepath.Join(dir, name)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if testpeer.InCI() {
+		t.Fatalf("SIPp capture %s not found; the sip-tester package ships it", name)
+	}
+	t.Skipf("SIPp capture %s not found; the sip-tester package ships it", name)
+	return ""
+}

@@ -42,6 +42,8 @@ type Watcher struct {
 	local    *confinfo.Info
 	applyErr error
 	refuse   int
+	stall    bool
+	stalled  int
 	changed  chan struct{}
 	subRes   chan *sip.Response
 	done     chan struct{}
@@ -69,6 +71,16 @@ func (w *Watcher) Addr() netip.AddrPort { return w.conn.LocalAddr().(*net.UDPAdd
 // Subscribe sends SUBSCRIBE with the given Expires and returns the final
 // status; the NOTIFYs arrive in the background.
 func (w *Watcher) Subscribe(ctx context.Context, expires int) (int, error) {
+	res, err := w.SubscribeResponse(ctx, expires)
+	if err != nil {
+		return 0, err
+	}
+	return res.StatusCode, nil
+}
+
+// SubscribeResponse is Subscribe returning the whole final response, for
+// tests that look at its headers (Expires, Min-Expires).
+func (w *Watcher) SubscribeResponse(ctx context.Context, expires int) (*sip.Response, error) {
 	w.mu.Lock()
 	w.cseq++
 	to := fmt.Sprintf("<sip:%s@%s>", w.room, w.focus)
@@ -79,7 +91,7 @@ func (w *Watcher) Subscribe(ctx context.Context, expires int) (int, error) {
 		w.room, w.focus, w.Addr(), rand.Uint64(), w.tag, to, w.callID, w.cseq, w.Addr(), expires)
 	w.mu.Unlock()
 	if _, err := w.conn.WriteToUDPAddrPort([]byte(msg), w.focus); err != nil {
-		return 0, fmt.Errorf("sending SUBSCRIBE: %w", err)
+		return nil, fmt.Errorf("sending SUBSCRIBE: %w", err)
 	}
 	for {
 		select {
@@ -92,9 +104,9 @@ func (w *Watcher) Subscribe(ctx context.Context, expires int) (int, error) {
 				w.toTag, _ = res.To().Params.Get("tag")
 				w.mu.Unlock()
 			}
-			return res.StatusCode, nil
+			return res, nil
 		case <-ctx.Done():
-			return 0, fmt.Errorf("waiting for the SUBSCRIBE answer: %w", ctx.Err())
+			return nil, fmt.Errorf("waiting for the SUBSCRIBE answer: %w", ctx.Err())
 		}
 	}
 }
@@ -121,8 +133,14 @@ func (w *Watcher) read() {
 			}
 		case *sip.Request:
 			w.mu.Lock()
-			refuse := w.refuse
+			refuse, stall := w.refuse, w.stall
+			if stall && m.Method == sip.NOTIFY {
+				w.stalled++
+			}
 			w.mu.Unlock()
+			if stall && m.Method == sip.NOTIFY {
+				continue // a watcher too busy to answer: the focus retransmits
+			}
 			res := sip.NewResponseFromRequest(m, 200, "OK", nil)
 			if refuse != 0 {
 				res = sip.NewResponseFromRequest(m, refuse, "Refused", nil)
@@ -255,4 +273,20 @@ func (w *Watcher) Refuse(code int) {
 	w.mu.Lock()
 	w.refuse = code
 	w.mu.Unlock()
+}
+
+// Stall makes the watcher ignore NOTIFYs (no answer, so the focus
+// retransmits and cannot send the next one) until Stall(false): a watcher
+// that falls behind.
+func (w *Watcher) Stall(on bool) {
+	w.mu.Lock()
+	w.stall = on
+	w.mu.Unlock()
+}
+
+// Stalled counts the NOTIFY transmissions ignored while stalled.
+func (w *Watcher) Stalled() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.stalled
 }
