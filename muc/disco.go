@@ -77,3 +77,18 @@ func (s *Service) roomInfo(r *room) *element {
 	q.add(formElem("result", nsRoomInfo, fields))
 	return q
 }
+
+// phoneLegDisco answers disco#info or disco#items on a phone leg's occupant
+// JID for it, since no client stands behind it: identity client/phone
+// (XEP-0030 registry), the disco features, and no items. A request for a
+// node gets the same answer with the node echoed.
+func phoneLegDisco(q *element) *element {
+	out := newElem(q.Name.Space, "query", "node", q.attr("node"))
+	if q.Name.Space == nsDiscoInfo {
+		out.add(newElem(nsDiscoInfo, "identity", "category", "client", "type", "phone"))
+		for _, f := range []string{nsDiscoInfo, nsDiscoItems, NSBridge} {
+			out.add(newElem(nsDiscoInfo, "feature", "var", f))
+		}
+	}
+	return out
+}

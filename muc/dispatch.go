@@ -227,7 +227,12 @@ func (s *Service) handleOccupant(in *element, from, to jid.JID) *stanzaError {
 	if r != nil {
 		sender = r.byJID[from.String()]
 	}
+	disco := q.Name.Space == nsDiscoInfo || q.Name.Space == nsDiscoItems
 	if sender == nil {
+		if disco {
+			// XEP-0045 6.7: a non-occupant's disco request to an occupant.
+			return errBadRequest("only occupants may query an occupant")
+		}
 		// XEP-0410: "not joined" is not-acceptable, which makes the client rejoin.
 		return errNotAcceptable("you are not an occupant of this room")
 	}
@@ -241,7 +246,17 @@ func (s *Service) handleOccupant(in *element, from, to jid.JID) *stanzaError {
 			s.send(iqResult(in, nil))
 			return nil
 		}
-		return errServiceUnavailable("")
+		if !disco {
+			return errServiceUnavailable("")
+		}
+		// A client asking about its own occupant JID (entity capabilities
+		// of itself) gets its own client's answer, like anyone else's.
+	}
+	if t := r.occ[key]; t != nil && t.audioOnly() && disco && in.attr("type") == "get" {
+		// A phone leg has no client to pass the request to: the room
+		// answers for it (XEP-0045 6.7 lets the service do either).
+		s.send(iqResult(in, phoneLegDisco(q)))
+		return nil
 	}
 	if r.occ[key] == nil && q.Name.Space == nsPing {
 		// A self-ping under a nick the sender does not hold.

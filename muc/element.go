@@ -269,26 +269,6 @@ func isStreamNS(s string) bool {
 	return s == "" || s == nsComponent || s == nsClient || s == nsServer
 }
 
-// tokenSlice is an xml.TokenReader over a slice.
-type tokenSlice struct {
-	toks []xml.Token
-	i    int
-}
-
-func (t *tokenSlice) Token() (xml.Token, error) {
-	if t.i >= len(t.toks) {
-		return nil, io.EOF
-	}
-	tok := t.toks[t.i]
-	t.i++
-	return tok, nil
-}
-
-// reader returns e as a token stream in the stanza namespace of the stream.
-func (e *element) reader() xml.TokenReader {
-	return &tokenSlice{toks: e.tokens("", nil)}
-}
-
 // String renders e as XML (logs, tests, history size accounting).
 func (e *element) String() string {
 	var b strings.Builder

@@ -6,13 +6,15 @@ import (
 )
 
 // FuzzParseElement checks the tree reader never panics and that what it
-// writes back parses to the same thing.
+// writes back, in both its encoding/xml and its wire form, parses to the
+// same thing.
 func FuzzParseElement(f *testing.F) {
 	for _, s := range []string{
 		`<message to='a@b'><body>x</body></message>`,
 		`<iq><query xmlns='urn:x'><item a='1'/></query></iq>`,
 		`<a xml:lang='en'>t<b/>u</a>`,
 		`<p:x xmlns:p='urn:a' p:attr='v'/>`,
+		`<m a='&apos;&quot;&#9;&#10;&#13;&lt;&amp;'>]]&gt;&#13;<x xmlns='jabber:client'/></m>`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -31,6 +33,15 @@ func FuzzParseElement(f *testing.F) {
 		}
 		if again.String() != out {
 			t.Fatalf("not stable: %q then %q", out, again.String())
+		}
+		// The wire form (wire.go) must carry the same tree.
+		wire := el.appendXML(nil)
+		fromWire, err := parseElement(wire)
+		if err != nil {
+			t.Fatalf("re-parsing the wire form %q (from %q): %v", wire, data, err)
+		}
+		if fromWire.String() != out {
+			t.Fatalf("the wire form %q parses to %q, want %q", wire, fromWire.String(), out)
 		}
 	})
 }

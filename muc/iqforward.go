@@ -85,3 +85,20 @@ func (s *Service) expireIQs() {
 		}
 	}
 }
+
+// abandonIQs answers the requests still waiting on an occupant who has just
+// left: its client will not answer through the room any more, and the
+// requester should hear so now (recipient-unavailable, RFC 6120 8.3.3.13)
+// rather than wait for a reply that never comes.
+func (s *Service) abandonIQs(r *room, nick string) {
+	occ := r.bare + "/" + nick
+	for id, p := range s.fwd {
+		if p.from != occ {
+			continue
+		}
+		delete(s.fwd, id)
+		out := newElem(nsClient, "iq", "from", occ, "to", p.requester.String(), "id", p.id, "type", "error")
+		out.add((&stanzaError{"wait", "recipient-unavailable", "the occupant left before answering"}).element(r.bare))
+		s.send(out)
+	}
+}

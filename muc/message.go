@@ -1,6 +1,8 @@
 package muc
 
 import (
+	"encoding/xml"
+
 	"mellium.im/xmpp/jid"
 
 	"cusax.dev/bridge/store"
@@ -84,14 +86,17 @@ func (s *Service) broadcastMessage(r *room, sender *occupant, in *element, histo
 	}
 }
 
-// fanOut sends msg (without a to) to every real occupant.
+// fanOut sends msg (without a to) to every real occupant. The copies share
+// msg's children, which nothing changes once queued; only the top element,
+// whose to differs, is copied.
 func (s *Service) fanOut(r *room, msg *element) {
 	for _, v := range r.occupantsSorted() {
 		if v.audioOnly() {
 			continue
 		}
-		m := msg.clone()
-		m.setAttr("to", v.jid.String())
+		m := &element{Name: msg.Name, Attr: make([]xml.Attr, len(msg.Attr), len(msg.Attr)+1), Nodes: msg.Nodes[:len(msg.Nodes):len(msg.Nodes)]}
+		copy(m.Attr, msg.Attr)
+		m.Attr = append(m.Attr, xml.Attr{Name: xml.Name{Local: "to"}, Value: v.jid.String()})
 		s.send(m)
 	}
 }

@@ -200,6 +200,9 @@ func (s *Service) removeOccupant(r *room, o *occupant, it presenceItem, kind Eve
 	}
 	it.unavailable = true
 	s.broadcastPresence(r, o, it)
+	if len(s.fwd) > 0 {
+		s.abandonIQs(r, o.nick)
+	}
 	s.emit(Event{Kind: kind, Room: r.name, Nick: o.nick, JID: o.bare, AudioOnly: o.audioOnly(), Role: RoleNone,
 		Affiliation: r.occAff(o), Actor: it.actor, Reason: it.reason, Status: it.codes})
 	s.dropIfEmpty(r)
