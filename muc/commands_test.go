@@ -128,6 +128,11 @@ func TestSetOccupantAudio(t *testing.T) {
 	if st := out[0].child("", "status"); st == nil || st.text() != "lunch" {
 		t.Errorf("the user's own status was lost: %s", out[0])
 	}
+	// The client's own presence update keeps the audio marker.
+	out = h.in(`<presence from='alice@example.test/pc' to='` + testRoom + `/alice'><show>dnd</show></presence>`)
+	if len(out) != 1 || out[0].child(NSBridge, "phone") == nil || out[0].child("", "show").text() != "dnd" {
+		t.Fatalf("presence after the client's update = %v, want its new show and the phone marker", out)
+	}
 	if err := h.s.SetOccupantAudio(ctx, "standup", "alice", nil); err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,10 @@ type occupant struct {
 	role      Role
 	pres      []*element     // the client's presence payload (show, status, caps…)
 	phone     *PhonePresence // set for a phone leg (audio-only occupant)
-	id        string         // XEP-0421
+	// inAudio is the <phone/> element of a chat user's own call, kept apart
+	// from pres so the client's presence updates do not erase it.
+	inAudio *element
+	id      string // XEP-0421
 }
 
 func (o *occupant) audioOnly() bool { return o.phone != nil }
@@ -138,7 +141,9 @@ func (s *Service) presenceOf(r *room, o *occupant, viewer *occupant, it presence
 			for _, c := range o.pres {
 				p.add(c.clone())
 			}
-
+			if o.inAudio != nil {
+				p.add(o.inAudio.clone())
+			}
 		}
 	}
 	x := newElem(NSMUCUser, "x")

@@ -29,9 +29,8 @@ func (s *Service) Affiliation(room, bareJID string) (store.Affiliation, error) {
 // (DESIGN.md, "bound caller joins / leaves"): a <phone
 // xmlns='urn:cusax:bridge:0'/> element with the leg's mute, hold and
 // talking state is added to the occupant's presence and broadcast; nil
-// removes it. The client's own show and status are left alone. A later
-// presence update from the client replaces the payload, so sync sets it
-// again when it sees one.
+// removes it. The client's own show and status are left alone, and the
+// element stays through the client's later presence updates.
 func (s *Service) SetOccupantAudio(ctx context.Context, room, nick string, p *PhonePresence) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -45,17 +44,11 @@ func (s *Service) SetOccupantAudio(ctx context.Context, room, nick string, p *Ph
 	if o.audioOnly() {
 		return fmt.Errorf("occupant audio of phone leg %q: %w", nick, ErrNotAudio)
 	}
-	kept := o.pres[:0:0]
-	for _, c := range o.pres {
-		if c.Name.Space != NSBridge {
-			kept = append(kept, c)
-		}
-	}
+	o.inAudio = nil
 	if p != nil {
 		els := p.elements()
-		kept = append(kept, els[len(els)-1]) // only the <phone/> element
+		o.inAudio = els[len(els)-1] // only the <phone/> element
 	}
-	o.pres = kept
 	s.broadcastPresence(r, o, presenceItem{})
 	return nil
 }
