@@ -25,6 +25,9 @@ func (s *Service) handle(in *element) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if kind == "iq" && (typ == "result" || typ == "error") && s.vcardReply(in, from) {
+		return
+	}
 	if kind == "iq" && (typ == "result" || typ == "error") && s.relayIQReply(in, from) {
 		return
 	}

@@ -35,6 +35,9 @@ type Service struct {
 	fwd   map[string]pendingIQ // relayed occupant IQs by our id
 	out   outQueue
 
+	// vcards are the vCard fetches awaiting a reply, by our id (vcard.go).
+	vcards map[string]vcardWait
+
 	events   *eventQueue
 	ready    atomic.Bool
 	stopping atomic.Bool

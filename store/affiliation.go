@@ -51,6 +51,7 @@ type Affiliations interface {
 type Store interface {
 	Rooms
 	Affiliations
+	Tokens
 	Close() error
 }
 

@@ -65,9 +65,7 @@ func (s *Sync) refuse(call focus.CallFacts, reason, phrase string) focus.Admissi
 // anonymous join: whoever dialled a personal URI expected to be someone.
 func (s *Sync) bind(ctx context.Context, call focus.CallFacts) (jid, method, why string) {
 	if call.Token != "" {
-		s.mu.Lock()
-		j, ok := s.checkTokenLocked(call.Room, call.Token)
-		s.mu.Unlock()
+		j, ok := s.checkToken(ctx, call.Room, call.Token)
 		if !ok {
 			return "", "", "unknown or expired join token"
 		}

@@ -82,6 +82,7 @@ func (s *Sync) onChat(ctx context.Context, ev muc.Event, at time.Time) {
 			s.roomConfigured(ctx, ev.Room, *ev.Config, at)
 		}
 	case muc.EventRoomDestroyed:
+		s.dropRoomTokens(ctx, ev.Room)
 		s.async(ctx, func(c context.Context) {
 			if err := s.audio.CloseRoom(c, ev.Room, reasonText("room destroyed", ev.Reason)); err != nil {
 				s.log.Warn("closing the audio of a destroyed room", "room", ev.Room, "err", err)
@@ -180,9 +181,12 @@ func (s *Sync) chatJoined(ctx context.Context, ev muc.Event) {
 }
 
 func (s *Sync) sendDialIn(ctx context.Context, room, nick, jid string) {
-	s.mu.Lock()
-	tok := s.tokenForLocked(room, jid)
-	s.mu.Unlock()
+	tok, err := s.tokenFor(ctx, room, jid)
+	if err != nil {
+		s.log.Warn("cannot issue a dial-in", "room", room, "jid", jid, "err", err)
+		_ = s.chat.SendPrivateMessage(ctx, room, nick, "Your personal dial-in is unavailable right now; ask again later with "+cmdDialIn+".")
+		return
+	}
 	body := "Your personal dial-in for this room's audio: " + s.dialInURI(room, tok) +
 		" (valid " + s.ttl.String() + "; calls to it are you, keep it to yourself)"
 	if err := s.chat.SendPrivateMessage(ctx, room, nick, body); err != nil {

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"cusax.dev/bridge/store"
 )
 
 // Config is everything sync needs; cmd/bridge fills it and hands it the two
@@ -28,6 +30,10 @@ type Config struct {
 	// directory rules verify them.
 	VCards VCards
 
+	// Tokens keeps join tokens in the store, so a dial-in URI announced
+	// before a restart, or by another node, is still honoured; nil keeps
+	// them in this process's memory only.
+	Tokens store.Tokens
 	// TokenTTL is how long a join token stays valid after it was last
 	// announced; zero means 24 h.
 	TokenTTL time.Duration

@@ -450,8 +450,8 @@ func TestE2EDialOutFromChatKickCancels(t *testing.T) {
 // Acceptance 6 (security): a Call-Info impp hint binds only when verified.
 // A directory rule maps bob's SIP address to bob's JID: bob's call with the
 // hint shows in bob's own presence; mallory's call carrying the same hint
-// stays an anonymous phone. (The vCard path is covered by the unit tests
-// with a fake VCards; see docs/design/07_sync.md.)
+// stays an anonymous phone. TestE2EImppHintVerifiedByVCard covers the
+// vCard path.
 func TestE2EImppHintVerified(t *testing.T) {
 	st, _ := e2e(t, synctest.Options{PortMin: 49600, Sync: func(c *bsync.Config) {
 		c.Directory = []bsync.DirectoryRule{{SIP: "sip:bob@127.0.0.1", JID: "bob@example.test"}}

@@ -130,9 +130,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		sy, err := bsync.New(bsync.Config{
 			Audio:          foc,
 			Chat:           chat,
+			VCards:         chat,
 			SIPDomain:      cfg.SIPDomain,
 			ChatDomain:     cfg.XMPPDomain,
 			Directory:      cfg.Directory,
+			Tokens:         st,
 			TokenTTL:       cfg.JoinTokenTTL,
 			AnnounceTokens: cfg.AnnounceDialIn,
 			Logger:         log.With("part", "sync"),

@@ -239,6 +239,18 @@ func (c *Client) Disco(jid string) (Stanza, error) {
 	return s, nil
 }
 
+// PublishVCard stores vcard (a <vCard xmlns='vcard-temp'/> element) as the
+// client's own vCard on its server (XEP-0054 section 3.2) and waits for the
+// server's answer.
+func (c *Client) PublishVCard(vcard string) error {
+	c.t.Helper()
+	r := c.await(c.command(map[string]any{"op": "vcard", "xml": vcard}))
+	if !r.OK {
+		return fmt.Errorf("publishing a vCard: %s (%s)", r.Error, r.XML)
+	}
+	return nil
+}
+
 // Mark returns a position in the received stanzas; WaitFor looks after it.
 func (c *Client) Mark() int {
 	c.mu.Lock()

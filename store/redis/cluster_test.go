@@ -44,4 +44,7 @@ func TestCluster(t *testing.T) {
 	t.Run("Bus", func(t *testing.T) {
 		storetest.RunBus(t, func(t *testing.T) store.Bus { return sv.fresh(t).Bus(0) })
 	})
+	t.Run("Tokens", func(t *testing.T) {
+		storetest.RunTokens(t, func(t *testing.T) store.Tokens { return sv.fresh(t) })
+	})
 }

@@ -132,7 +132,7 @@ func Start(t testing.TB, o Options) *Stack {
 		},
 	})
 
-	cfg := bsync.Config{Audio: fc, Chat: st.MUC, SIPDomain: fc.Addr().String(), ChatDomain: st.Component,
+	cfg := bsync.Config{Audio: fc, Chat: st.MUC, VCards: st.MUC, SIPDomain: fc.Addr().String(), ChatDomain: st.Component,
 		AnnounceTokens: true, Registerer: st.Registry}
 	if o.Sync != nil {
 		o.Sync(&cfg)

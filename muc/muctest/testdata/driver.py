@@ -7,6 +7,7 @@ stdin, one JSON object a line:
   {"op": "send", "xml": "<presence .../>"}           raw stanza
   {"op": "join", "id": 1, "room": "r@muc", "nick": "n", "password": "", "maxstanzas": 5}
   {"op": "disco", "id": 2, "jid": "r@muc"}
+  {"op": "vcard", "id": 3, "xml": "<vCard xmlns='vcard-temp'>...</vCard>"}   publish own vCard
   {"op": "quit"}
 stdout, one JSON object a line:
   {"op": "ready"}  {"op": "recv", "xml": "..."}  {"op": "result", "id": 1, "ok": true, ...}
@@ -84,6 +85,12 @@ class Driver(slixmpp.ClientXMPP):
             elif op == "disco":
                 iq = await self["xep_0030"].get_info(jid=cmd["jid"], timeout=20, cached=False)
                 emit({"op": "result", "id": cid, "ok": True, "xml": str(iq)})
+            elif op == "vcard":
+                # XEP-0054 section 3.2: publish one's own vCard (no to).
+                from xml.etree import ElementTree
+                iq = self.make_iq_set(sub=ElementTree.fromstring(cmd["xml"]))
+                res = await iq.send(timeout=20)
+                emit({"op": "result", "id": cid, "ok": True, "xml": str(res)})
             elif op == "quit":
                 self.disconnect()
                 await asyncio.sleep(0.2)

@@ -1,0 +1,12 @@
+package bolt_test
+
+import (
+	"testing"
+
+	"cusax.dev/bridge/store"
+	"cusax.dev/bridge/store/storetest"
+)
+
+func TestTokenConformance(t *testing.T) {
+	storetest.RunTokens(t, func(t *testing.T) store.Tokens { return openTemp(t) })
+}
