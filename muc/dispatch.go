@@ -2,6 +2,7 @@ package muc
 
 import (
 	"strings"
+	"time"
 
 	"mellium.im/xmpp/jid"
 )
@@ -9,7 +10,11 @@ import (
 // handle applies one stanza from the link. Bad input gets the matching
 // stanza error (when the sender may be answered) and changes nothing; the
 // service never panics on it.
-func (s *Service) handle(in *element) {
+func (s *Service) handle(in *element) { s.handleArrived(in, s.now()) }
+
+// handleArrived applies a stanza that reached the component at arrived;
+// events it causes carry that time.
+func (s *Service) handleArrived(in *element, arrived time.Time) {
 	kind := in.Name.Local
 	if kind != "iq" && kind != "message" && kind != "presence" {
 		s.log.Debug("ignoring a non-stanza element", "element", kind)
@@ -25,6 +30,8 @@ func (s *Service) handle(in *element) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.arrived = arrived
+	defer func() { s.arrived = time.Time{} }()
 	if kind == "iq" && (typ == "result" || typ == "error") && s.vcardReply(in, from) {
 		return
 	}

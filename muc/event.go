@@ -2,6 +2,7 @@ package muc
 
 import (
 	"sync"
+	"time"
 
 	"cusax.dev/bridge/store"
 )
@@ -49,6 +50,10 @@ type Event struct {
 	Config *store.RoomConfig
 	// AlternateVenue is the JID given when a room was destroyed.
 	AlternateVenue string
+	// At is when the stanza that caused the event reached the component
+	// (for a command, when it was given): the start of the latency sync
+	// measures from a moderator's action to its effect on the audio.
+	At time.Time
 }
 
 // eventQueue delivers events in order to one consumer goroutine without

@@ -345,6 +345,7 @@ type handler struct {
 // large or too deep is dropped (the session skips the rest of it); only a
 // broken stream ends the link.
 func (h handler) HandleXMPP(t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
+	arrived := h.s.now()
 	el, err := readElement(*start, t)
 	if errors.Is(err, errTooLarge) || errors.Is(err, errMalformed) {
 		h.s.log.Warn("dropping a stanza", "element", start.Name.Local, "err", err)
@@ -355,6 +356,6 @@ func (h handler) HandleXMPP(t xmlstream.TokenReadEncoder, start *xml.StartElemen
 		return err
 	}
 	h.s.waitDrained(h.ctx)
-	h.s.handle(el)
+	h.s.handleArrived(el, arrived)
 	return nil
 }

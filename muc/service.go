@@ -37,6 +37,9 @@ type Service struct {
 
 	// vcards are the vCard fetches awaiting a reply, by our id (vcard.go).
 	vcards map[string]vcardWait
+	// arrived is when the stanza being handled reached the component; zero
+	// outside stanza handling. Events take it as their At.
+	arrived time.Time
 
 	events   *eventQueue
 	ready    atomic.Bool
@@ -172,6 +175,12 @@ func (s *Service) takeOut() []*element {
 }
 
 func (s *Service) emit(e Event) {
+	if e.At.IsZero() {
+		e.At = s.arrived
+		if e.At.IsZero() {
+			e.At = s.now()
+		}
+	}
 	n := s.events.push(e)
 	s.m.eventsQueue.Set(float64(n))
 }

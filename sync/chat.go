@@ -13,10 +13,14 @@ import (
 )
 
 // OnChatEvent is the chat face's event hook (muc.Config.OnEvent). It never
-// blocks: the event is applied in order by Serve. Its arrival time starts
-// the moderation latency measured in bridge_sync_moderation_seconds.
+// blocks: the event is applied in order by Serve. The arrival of the stanza
+// behind it (ev.At) starts the moderation latency measured in
+// bridge_sync_moderation_seconds.
 func (s *Sync) OnChatEvent(ev muc.Event) {
-	at := time.Now()
+	at := ev.At
+	if at.IsZero() {
+		at = time.Now()
+	}
 	s.do(func(ctx context.Context) { s.onChat(ctx, ev, at) })
 }
 

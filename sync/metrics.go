@@ -3,9 +3,9 @@ package sync
 import "github.com/prometheus/client_golang/prometheus"
 
 type metrics struct {
-	// moderation is the time from a moderation event's arrival from the
-	// chat face to its effect being applied on the audio face (the mixer
-	// mute or the BYE sent), by action.
+	// moderation is the time from the moderation stanza's arrival at the
+	// chat component to its effect being applied on the audio face (the
+	// mixer mute or the BYE sent), by action.
 	moderation *prometheus.HistogramVec
 	bindings   *prometheus.CounterVec
 	refused    *prometheus.CounterVec
@@ -15,7 +15,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		moderation: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "bridge_sync_moderation_seconds",
-			Help:    "Time from a MUC moderation event reaching sync to its effect on the audio (mute in the mixer, BYE sent).",
+			Help:    "Time from a MUC moderation stanza reaching the component to its effect on the audio (mute in the mixer, BYE sent).",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"action"}),
 		bindings: prometheus.NewCounterVec(prometheus.CounterOpts{
