@@ -85,21 +85,14 @@ func (s *Service) lookup(room, nick string) (*room, *occupant, error) {
 // SetRole changes an occupant's role as the room itself (no actor nick):
 // sync uses it to mirror a SIP-side mute as voice revoked, for example.
 // RoleNone kicks (307).
-func (s *Service) SetRole(ctx context.Context, room, nick string, role Role, reason string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
+func (s *Service) SetRole(ctx context.Context, roomName, nick string, role Role, reason string) error {
 	if !role.valid() {
 		return fmt.Errorf("%w: %q", ErrBadRole, role)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, o, err := s.lookup(room, nick)
-	if err != nil {
-		return err
-	}
-	s.setRole(r, o, role, reason, "")
-	return nil
+	return s.onOccupant(ctx, roomName, nick, func(r *room, o *occupant) error {
+		s.setRole(r, o, role, reason, "")
+		return nil
+	})
 }
 
 // Kick removes an occupant with status 307; for an audio-only occupant sync
@@ -146,42 +139,28 @@ func (s *Service) AddAudioOccupant(ctx context.Context, room, nick string, p Pho
 }
 
 // UpdateAudioOccupant changes a phone leg's presence (mute, hold, talking).
-func (s *Service) UpdateAudioOccupant(ctx context.Context, room, nick string, p PhonePresence) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, o, err := s.lookup(room, nick)
-	if err != nil {
-		return err
-	}
-	if !o.audioOnly() {
-		return fmt.Errorf("updating %q: %w", nick, ErrNotAudio)
-	}
-	pp := p
-	o.phone = &pp
-	s.broadcastPresence(r, o, presenceItem{})
-	return nil
+func (s *Service) UpdateAudioOccupant(ctx context.Context, roomName, nick string, p PhonePresence) error {
+	return s.onOccupant(ctx, roomName, nick, func(r *room, o *occupant) error {
+		if !o.audioOnly() {
+			return fmt.Errorf("updating %q: %w", nick, ErrNotAudio)
+		}
+		pp := p
+		o.phone = &pp
+		s.broadcastPresence(r, o, presenceItem{})
+		return nil
+	})
 }
 
 // RemoveAudioOccupant takes a phone leg out of the room (the call ended).
-func (s *Service) RemoveAudioOccupant(ctx context.Context, room, nick, status string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, o, err := s.lookup(room, nick)
-	if err != nil {
-		return err
-	}
-	if !o.audioOnly() {
-		return fmt.Errorf("removing %q: %w", nick, ErrNotAudio)
-	}
-	o.phone = &PhonePresence{Status: status}
-	s.removeOccupant(r, o, presenceItem{}, EventLeft)
-	return nil
+func (s *Service) RemoveAudioOccupant(ctx context.Context, roomName, nick, status string) error {
+	return s.onOccupant(ctx, roomName, nick, func(r *room, o *occupant) error {
+		if !o.audioOnly() {
+			return fmt.Errorf("removing %q: %w", nick, ErrNotAudio)
+		}
+		o.phone = &PhonePresence{Status: status}
+		s.removeOccupant(r, o, presenceItem{}, EventLeft)
+		return nil
+	})
 }
 
 // SendMessage posts a groupchat message as the room itself (from the
@@ -206,7 +185,22 @@ func (s *Service) SendMessage(ctx context.Context, room, body string) error {
 
 // SendPrivateMessage sends a private message from the room to one chat
 // occupant (a join token, for example).
-func (s *Service) SendPrivateMessage(ctx context.Context, room, nick, body string) error {
+func (s *Service) SendPrivateMessage(ctx context.Context, roomName, nick, body string) error {
+	return s.onOccupant(ctx, roomName, nick, func(r *room, o *occupant) error {
+		if o.audioOnly() {
+			return fmt.Errorf("private message to phone leg %q: %w", nick, ErrNoOccupant)
+		}
+		msg := newElem(nsClient, "message", "from", r.bare, "to", o.jid.String(), "type", "chat", "id", newID())
+		msg.add(newElem(nsClient, "body").withText(body))
+		msg.add(newElem(NSMUCUser, "x"))
+		s.send(msg)
+		return nil
+	})
+}
+
+// onOccupant runs a command on one occupant under the service's lock, once
+// ctx is still live and the room and nick are known.
+func (s *Service) onOccupant(ctx context.Context, room, nick string, fn func(*room, *occupant) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -216,12 +210,5 @@ func (s *Service) SendPrivateMessage(ctx context.Context, room, nick, body strin
 	if err != nil {
 		return err
 	}
-	if o.audioOnly() {
-		return fmt.Errorf("private message to phone leg %q: %w", nick, ErrNoOccupant)
-	}
-	msg := newElem(nsClient, "message", "from", r.bare, "to", o.jid.String(), "type", "chat", "id", newID())
-	msg.add(newElem(nsClient, "body").withText(body))
-	msg.add(newElem(NSMUCUser, "x"))
-	s.send(msg)
-	return nil
+	return fn(r, o)
 }

@@ -31,47 +31,33 @@ func (s *Service) Affiliation(room, bareJID string) (store.Affiliation, error) {
 // talking state is added to the occupant's presence and broadcast; nil
 // removes it. The client's own show and status are left alone, and the
 // element stays through the client's later presence updates.
-func (s *Service) SetOccupantAudio(ctx context.Context, room, nick string, p *PhonePresence) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, o, err := s.lookup(room, nick)
-	if err != nil {
-		return err
-	}
-	if o.audioOnly() {
-		return fmt.Errorf("occupant audio of phone leg %q: %w", nick, ErrNotAudio)
-	}
-	o.inAudio = nil
-	if p != nil {
-		els := p.elements()
-		o.inAudio = els[len(els)-1] // only the <phone/> element
-	}
-	s.broadcastPresence(r, o, presenceItem{})
-	return nil
+func (s *Service) SetOccupantAudio(ctx context.Context, roomName, nick string, p *PhonePresence) error {
+	return s.onOccupant(ctx, roomName, nick, func(r *room, o *occupant) error {
+		if o.audioOnly() {
+			return fmt.Errorf("occupant audio of phone leg %q: %w", nick, ErrNotAudio)
+		}
+		o.inAudio = nil
+		if p != nil {
+			els := p.elements()
+			o.inAudio = els[len(els)-1] // only the <phone/> element
+		}
+		s.broadcastPresence(r, o, presenceItem{})
+		return nil
+	})
 }
 
 // SendOccupantMessage posts a groupchat message as an audio-only occupant
 // (a SIP MESSAGE from a phone without XMPP, RFC 3428), so the room reads it
 // from the phone's nick like any other occupant's message. It is not
 // reported back as an EventMessage: sync wrote it.
-func (s *Service) SendOccupantMessage(ctx context.Context, room, nick, body string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, o, err := s.lookup(room, nick)
-	if err != nil {
-		return err
-	}
-	if !o.audioOnly() {
-		return fmt.Errorf("message as %q: %w", nick, ErrNotAudio)
-	}
-	in := newElem(nsClient, "message", "type", "groupchat", "id", newID())
-	in.add(newElem(nsClient, "body").withText(body))
-	s.broadcastMessage(r, o, in, true)
-	return nil
+func (s *Service) SendOccupantMessage(ctx context.Context, roomName, nick, body string) error {
+	return s.onOccupant(ctx, roomName, nick, func(r *room, o *occupant) error {
+		if !o.audioOnly() {
+			return fmt.Errorf("message as %q: %w", nick, ErrNotAudio)
+		}
+		in := newElem(nsClient, "message", "type", "groupchat", "id", newID())
+		in.add(newElem(nsClient, "body").withText(body))
+		s.broadcastMessage(r, o, in, true)
+		return nil
+	})
 }
