@@ -49,6 +49,17 @@ type Config struct {
 	// service's commands.
 	OnEvent func(Event)
 
+	// Leases, when set, shares the component domain among many nodes: the
+	// link is held only under the store lease of the domain, by NodeID,
+	// and the other nodes stand by (Standby) until it lapses. Nil holds the
+	// link unconditionally (one node).
+	Leases LinkLeases
+	// NodeID names this node as the lease holder; required with Leases.
+	NodeID string
+	// LinkLeaseTTL is the lease's time to live, renewed every third of it:
+	// how long a dead holder keeps the others waiting. Zero means 5 s.
+	LinkLeaseTTL time.Duration
+
 	// ReconnectMin and ReconnectMax bound the capped exponential backoff
 	// between link attempts; zero means 250 ms and 30 s.
 	ReconnectMin, ReconnectMax time.Duration

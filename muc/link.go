@@ -64,10 +64,17 @@ func (s *Service) Serve(ctx context.Context) error {
 		case <-ctx.Done():
 		}
 	}()
+	s.holdLink(ctx, s.keepLinkUp)
+	return nil
+}
+
+// keepLinkUp keeps the component link up until ctx ends, reconnecting with
+// capped exponential backoff and jitter whenever it drops.
+func (s *Service) keepLinkUp(ctx context.Context) {
 	for attempt := 0; ; attempt++ {
 		up, err := s.runLink(ctx)
 		if ctx.Err() != nil {
-			return nil
+			return
 		}
 		if up {
 			attempt = 0
@@ -75,12 +82,8 @@ func (s *Service) Serve(ctx context.Context) error {
 		delay := backoff(attempt, s.cfg.ReconnectMin, s.cfg.ReconnectMax, rand.Float64)
 		s.m.reconnects.Inc()
 		s.log.Warn("component link down, reconnecting", "addr", s.cfg.ComponentAddr, "err", err, "attempt", attempt+1, "delay", delay)
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-t.C:
+		if !sleepCtx(ctx, delay) {
+			return
 		}
 	}
 }

@@ -43,6 +43,7 @@ type Service struct {
 
 	events   *eventQueue
 	ready    atomic.Bool
+	standby  atomic.Bool
 	stopping atomic.Bool
 	loaded   atomic.Bool
 	link     linkState
@@ -59,6 +60,12 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.ComponentAddr == "" {
 		cfg.ComponentAddr = "127.0.0.1:5347"
+	}
+	if cfg.LinkLeaseTTL <= 0 {
+		cfg.LinkLeaseTTL = defaultLinkLeaseTTL
+	}
+	if cfg.Leases != nil && cfg.NodeID == "" {
+		return nil, errors.New("muc: Config.Leases is set without a NodeID to hold the component link lease as")
 	}
 	if cfg.ReconnectMin <= 0 {
 		cfg.ReconnectMin = 250 * time.Millisecond

@@ -52,6 +52,7 @@ type Store interface {
 	Rooms
 	Affiliations
 	Tokens
+	Leases
 	Close() error
 }
 

@@ -131,3 +131,18 @@ func waitMetric(t *testing.T, ctx context.Context, httpAddr, name string, ok fun
 		}
 	}
 }
+
+// metricValue reads one unlabelled sample from /metrics, or -1 when absent.
+func metricValue(t *testing.T, httpAddr, name string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(get(t, "http://"+httpAddr+"/metrics", 200), "\n") {
+		if value, found := strings.CutPrefix(line, name+" "); found {
+			v, err := strconv.ParseFloat(value, 64)
+			if err != nil {
+				t.Fatalf("/metrics: %s has value %q", name, value)
+			}
+			return v
+		}
+	}
+	return -1
+}

@@ -110,7 +110,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	checks = append(checks, web.ReadinessCheck{Name: "sip", Ready: foc.Ready})
 
 	if cfg.ChatEnabled() {
-		chat, err := muc.New(muc.Config{
+		chatCfg := muc.Config{
 			ComponentAddr: cfg.XMPPComponent,
 			Domain:        cfg.XMPPDomain,
 			Secret:        cfg.XMPPSecret,
@@ -119,13 +119,21 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 			OnEvent:       func(ev muc.Event) { links.sync.Load().OnChatEvent(ev) },
 			Logger:        log.With("part", "muc"),
 			Registerer:    registry,
-		})
+		}
+		if cfg.RedisURL != "" {
+			// Nodes sharing Redis share the component domain: one holds
+			// the link under a lease, the others stand by.
+			chatCfg.Leases, chatCfg.NodeID = st, cfg.NodeID
+		}
+		chat, err := muc.New(chatCfg)
 		if err != nil {
 			return err
 		}
 		lc.addService("XMPP chat component", chat.Serve)
 		lc.onShutdown("tell chat occupants", chat.Shutdown)
-		checks = append(checks, web.ReadinessCheck{Name: "xmpp component link", Ready: chat.Ready})
+		// A node standing by for the link is ready too: it takes calls.
+		linkReady := func() bool { return chat.Ready() || chat.Standby() }
+		checks = append(checks, web.ReadinessCheck{Name: "xmpp component link", Ready: linkReady})
 
 		sy, err := bsync.New(bsync.Config{
 			Audio:          foc,

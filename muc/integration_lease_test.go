@@ -1,0 +1,113 @@
+package muc_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"cusax.dev/bridge/internal/testpeer"
+	"cusax.dev/bridge/muc"
+	"cusax.dev/bridge/muc/muctest"
+	"cusax.dev/bridge/store"
+	"cusax.dev/bridge/store/bolt"
+)
+
+// frozenLeases stands for a node whose store access froze: once frozen,
+// every lease call fails, as it would for a paused or cut-off process.
+type frozenLeases struct {
+	muc.LinkLeases
+	frozen atomic.Bool
+}
+
+var errFrozen = errors.New("test: this node's store access is frozen")
+
+func (f *frozenLeases) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (store.Lease, error) {
+	if f.frozen.Load() {
+		return store.Lease{}, errFrozen
+	}
+	return f.LinkLeases.AcquireLease(ctx, name, holder, ttl)
+}
+
+func (f *frozenLeases) RenewLease(ctx context.Context, l store.Lease, ttl time.Duration) (store.Lease, error) {
+	if f.frozen.Load() {
+		return store.Lease{}, errFrozen
+	}
+	return f.LinkLeases.RenewLease(ctx, l, ttl)
+}
+
+// Two nodes share one component domain through the link lease: one holds
+// the link, the other stands by; when the holder can no longer renew, it
+// drops the link and the other takes over within the lease's time to live,
+// and chat users are served again.
+func TestIntegrationLinkLeaseFailover(t *testing.T) {
+	testpeer.Integration(t)
+	testpeer.Need(t, "prosody")
+	testpeer.NeedPythonModule(t, "slixmpp")
+	p := muctest.NewProsody(t, muctest.ProsodyConfig{})
+	if err := p.Register("alice", "alice-pass"); err != nil {
+		t.Fatal(err)
+	}
+	st, err := bolt.Open(bolt.Config{Path: filepath.Join(t.TempDir(), "bridge.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	const ttl = time.Second
+
+	nodeA := &frozenLeases{LinkLeases: st}
+	a, _ := muctest.StartService(t, p, p.Components[0], muc.Config{
+		Store: st, Leases: nodeA, NodeID: "a", LinkLeaseTTL: ttl, Registerer: prometheus.NewRegistry(),
+	})
+
+	b, err := muc.New(muc.Config{
+		Domain: p.Components[0], ComponentAddr: p.ComponentAddr, Secret: p.ComponentSecret,
+		Store: st, Leases: st, NodeID: "b", LinkLeaseTTL: ttl,
+		ReconnectMin: 50 * time.Millisecond, ReconnectMax: 500 * time.Millisecond,
+		Registerer: prometheus.NewRegistry(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- b.Serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("node b Serve: %v", err)
+		}
+	})
+
+	waitUntil(t, "node b standing by", b.Standby)
+	// Over several renewals the holder keeps the link and b keeps waiting.
+	for end := time.Now().Add(3 * ttl); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if !a.Ready() || b.Ready() || !b.Standby() {
+			t.Fatalf("while a renews: a ready %v, b ready %v, b standby %v; want a holding, b waiting", a.Ready(), b.Ready(), b.Standby())
+		}
+	}
+
+	nodeA.frozen.Store(true)
+	waitUntil(t, "node a dropping the link", func() bool { return !a.Ready() && a.Standby() })
+	waitUntil(t, "node b taking the link over", func() bool { return b.Ready() && !b.Standby() })
+
+	alice := muctest.NewClient(t, p, "alice", "lease")
+	if joined := alice.Join("standup@"+p.Components[0], "Alice", muctest.JoinOptions{}); !joined.OK {
+		t.Fatalf("joining through the new holder: %s", joined.Error)
+	}
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(muctest.Timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
