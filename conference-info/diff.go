@@ -56,37 +56,54 @@ func (s *State) diff(old *snapshot) *Info {
 // elements of a partial <users>.
 func diffUsers(old, cur []*User) []User {
 	var out []User
-	i, j := 0, 0
-	for i < len(old) || j < len(cur) {
-		var c int
-		switch {
-		case i == len(old):
-			c = 1
-		case j == len(cur):
-			c = -1
-		default:
-			c = strings.Compare(old[i].Entity, cur[j].Entity)
-		}
-		switch {
-		case c < 0:
-			out = append(out, User{Entity: old[i].Entity, State: StateDeleted})
-			i++
-		case c > 0:
+	walkSorted(len(old), len(cur),
+		func(i, j int) int { return strings.Compare(old[i].Entity, cur[j].Entity) },
+		func(i int) { out = append(out, User{Entity: old[i].Entity, State: StateDeleted}) },
+		func(j int) {
 			u := cur[j].Clone()
 			u.State = StateFull
 			out = append(out, u)
+		},
+		func(i, j int) {
+			if old[i] == cur[j] {
+				return
+			}
+			if u, changed := diffUser(old[i], cur[j]); changed {
+				out = append(out, u)
+			}
+		})
+	return out
+}
+
+// walkSorted steps through two lists sorted by the same key, as a merge
+// does: gone sees entries only in the old list, added entries only in the
+// current one, and both the pairs with equal keys. compare(i, j) compares
+// old[i] with cur[j].
+func walkSorted(nOld, nCur int, compare func(i, j int) int, gone, added func(int), both func(i, j int)) {
+	i, j := 0, 0
+	for i < nOld || j < nCur {
+		var c int
+		switch {
+		case i == nOld:
+			c = 1
+		case j == nCur:
+			c = -1
+		default:
+			c = compare(i, j)
+		}
+		switch {
+		case c < 0:
+			gone(i)
+			i++
+		case c > 0:
+			added(j)
 			j++
 		default:
-			if old[i] != cur[j] {
-				if u, changed := diffUser(old[i], cur[j]); changed {
-					out = append(out, u)
-				}
-			}
+			both(i, j)
 			i++
 			j++
 		}
 	}
-	return out
 }
 
 // diffUser returns the element that updates o to n: a partial user with
@@ -149,34 +166,19 @@ func setString[T ~string](dst *T, o, n T) bool {
 
 func diffEndpoints(old, cur []Endpoint) []Endpoint {
 	var out []Endpoint
-	i, j := 0, 0
-	for i < len(old) || j < len(cur) {
-		var c int
-		switch {
-		case i == len(old):
-			c = 1
-		case j == len(cur):
-			c = -1
-		default:
-			c = strings.Compare(old[i].Entity, cur[j].Entity)
-		}
-		switch {
-		case c < 0:
-			out = append(out, Endpoint{Entity: old[i].Entity, State: StateDeleted})
-			i++
-		case c > 0:
+	walkSorted(len(old), len(cur),
+		func(i, j int) int { return strings.Compare(old[i].Entity, cur[j].Entity) },
+		func(i int) { out = append(out, Endpoint{Entity: old[i].Entity, State: StateDeleted}) },
+		func(j int) {
 			e := cur[j].Clone()
 			e.State = StateFull
 			out = append(out, e)
-			j++
-		default:
+		},
+		func(i, j int) {
 			if e, changed := diffEndpoint(&old[i], &cur[j]); changed {
 				out = append(out, e)
 			}
-			i++
-			j++
-		}
-	}
+		})
 	return out
 }
 

@@ -32,6 +32,13 @@ func startFocus(t testing.TB, cfg focus.Config) (*focus.Focus, *focustest.FakeMe
 	if cfg.Metrics == nil {
 		cfg.Metrics = prometheus.NewRegistry()
 	}
+	return serveFocus(t, cfg), fm, log
+}
+
+// serveFocus builds a focus from cfg, serves it until the test ends and
+// returns it once it is ready.
+func serveFocus(t testing.TB, cfg focus.Config) *focus.Focus {
+	t.Helper()
 	f, err := focus.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +62,7 @@ func startFocus(t testing.TB, cfg focus.Config) (*focus.Focus, *focustest.FakeMe
 			t.Errorf("Serve did not return")
 		}
 	})
-	return f, fm, log
+	return f
 }
 
 var (
