@@ -103,6 +103,10 @@ const (
 	RoomFull                   // 486 Busy Here + Retry-After
 	NodeFull                   // 503 Service Unavailable + Retry-After
 	RoomClosing                // 480 Temporarily Unavailable (room being destroyed)
+	// Moved sends the caller to the node that owns the room: 302 Moved
+	// Temporarily with Admission.Contact, so the phone re-sends its INVITE
+	// there (RFC 3261 section 8.1.3.4). A room is mixed on one node only.
+	Moved
 )
 
 // Admission is what Admit returns.
@@ -116,6 +120,13 @@ type Admission struct {
 	Muted bool
 	// DisplayName overrides the name shown in conference-info.
 	DisplayName string
+	// Contact is where a Moved verdict sends the caller: the owner node's
+	// SIP URI, e.g. sip:127.0.0.1:5072 or sip:10.0.0.7:5060;transport=tcp.
+	// The 302 keeps the user part of the INVITE's Request-URI (the room,
+	// with its +token), so the caller lands in the same room there. A
+	// Contact that is not a plain sip: or sips: URI is a bug of the caller
+	// of the hook: the INVITE then gets 500.
+	Contact string
 }
 
 // EventKind says what happened to a leg.

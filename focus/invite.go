@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -22,7 +23,11 @@ func (f *Focus) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	f.reply(req, tx, sip.StatusTrying, "Trying")
 	code, reason, hdrs := f.answerInvite(req, tx)
 	if code != 0 {
-		f.metrics.calls.WithLabelValues(strconv.Itoa(code)).Inc()
+		outcome := strconv.Itoa(code)
+		if code == sip.StatusMovedTemporarily {
+			outcome = "moved" // sent to the room's owner node, not refused
+		}
+		f.metrics.calls.WithLabelValues(outcome).Inc()
 		f.reply(req, tx, code, reason, hdrs...)
 	}
 }
@@ -95,7 +100,7 @@ func (f *Focus) answerInvite(req *sip.Request, tx sip.ServerTransaction) (int, s
 	} else if f.cfg.RequireExistingRooms && !f.roomExists(name) {
 		adm.Verdict = UnknownRoom
 	}
-	if code, reason, hdrs := f.verdictResponse(adm); code != 0 {
+	if code, reason, hdrs := f.verdictResponse(req, adm); code != 0 {
 		return code, reason, hdrs
 	}
 
@@ -316,7 +321,7 @@ func (f *Focus) notAcceptable(err error) (int, string, []sip.Header) {
 }
 
 // verdictResponse maps an admission verdict to its SIP answer.
-func (f *Focus) verdictResponse(a Admission) (int, string, []sip.Header) {
+func (f *Focus) verdictResponse(req *sip.Request, a Admission) (int, string, []sip.Header) {
 	pick := func(def string) string {
 		if a.Reason != "" {
 			return a.Reason
@@ -336,8 +341,91 @@ func (f *Focus) verdictResponse(a Admission) (int, string, []sip.Header) {
 		return sip.StatusServiceUnavailable, pick("Node Full"), []sip.Header{f.retryAfter(a.RetryAfter)}
 	case RoomClosing:
 		return sip.StatusTemporarilyUnavailable, pick("Room Closing"), nil
+	case Moved:
+		if !validURIUser(req.Recipient.User) {
+			return sip.StatusBadRequest, "Bad Request: Request-URI user part", nil
+		}
+		c, err := redirectContact(req.Recipient.User, a.Contact)
+		if err != nil {
+			f.log.Error("admission hook moved a call to an unusable Contact",
+				"call", req.CallID().Value(), "contact", a.Contact, "err", err)
+			return sip.StatusInternalServerError, "Server Internal Error", nil
+		}
+		return sip.StatusMovedTemporarily, pick("Moved Temporarily"), []sip.Header{c}
 	}
 	return sip.StatusForbidden, pick("Forbidden"), nil
+}
+
+// redirectContact is the Contact of a 302 sending a caller to another
+// node: the Request-URI's user part (the room, with any +token, so the
+// caller lands in the same room and keeps its binding) at the host, port
+// and URI parameters of target, a sip: or sips: URI such as
+// sip:10.0.0.7:5060;transport=tcp. A user part in target is replaced.
+func redirectContact(user, target string) (*sip.ContactHeader, error) {
+	if strings.ContainsFunc(target, func(r rune) bool {
+		return r <= ' ' || r >= 0x7f || r == '<' || r == '>' || r == '"'
+	}) {
+		return nil, fmt.Errorf("expected a bare sip: or sips: URI, got %q with spaces, brackets or quotes", target)
+	}
+	var u sip.Uri
+	if err := sip.ParseUri(target, &u); err != nil {
+		return nil, fmt.Errorf("expected a sip: or sips: URI, got %q: %w", target, err)
+	}
+	switch {
+	case u.Scheme != "sip" && u.Scheme != "sips":
+		return nil, fmt.Errorf("expected a sip: or sips: URI, got scheme %q in %q", u.Scheme, target)
+	case !validURIHost(u.Host):
+		return nil, fmt.Errorf("expected an IP address or host name in %q, got host %q", target, u.Host)
+	case u.Port < 0 || u.Port > 65535:
+		return nil, fmt.Errorf("expected a port in 1-65535 in %q, got %d", target, u.Port)
+	case u.Password != "" || (u.Headers != nil && u.Headers.Length() > 0):
+		return nil, fmt.Errorf("expected a URI without password or headers, got %q", target)
+	}
+	u.User = user
+	return &sip.ContactHeader{Address: u}, nil
+}
+
+// uriHostRE matches a host name (RFC 3261 hostname, loosely).
+var uriHostRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$`)
+
+// validURIHost accepts an IP literal (IPv6 in brackets) or a host name.
+func validURIHost(h string) bool {
+	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
+		a, err := netip.ParseAddr(h[1 : len(h)-1])
+		return err == nil && a.Is6()
+	}
+	if a, err := netip.ParseAddr(h); err == nil {
+		return a.Is4()
+	}
+	return uriHostRE.MatchString(h)
+}
+
+// validURIUser reports whether a Request-URI user part can be written back
+// into a Contact unchanged: RFC 3261 user characters (unreserved,
+// user-unreserved and %-escapes) only. sipgo takes everything before the @.
+func validURIUser(u string) bool {
+	if u == "" {
+		return false
+	}
+	for i := 0; i < len(u); i++ {
+		c := u[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("-_.!~*'()&=+$,;?/", c) >= 0:
+		case c == '%':
+			if i+2 >= len(u) || !isHex(u[i+1]) || !isHex(u[i+2]) {
+				return false
+			}
+			i += 2
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 func (f *Focus) retryAfter(d time.Duration) sip.Header {
