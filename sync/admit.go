@@ -15,6 +15,14 @@ import (
 // the call is answered, so a banned person gets 403 and a visitor is muted
 // from the first frame.
 func (s *Sync) Admit(ctx context.Context, call focus.CallFacts) focus.Admission {
+	if s.nodes != nil {
+		if adm, here := RouteCall(ctx, s.cfg.Cluster.Ownership, call); !here {
+			if adm.Verdict == focus.Moved {
+				s.log.Info("call redirected to its room's owner", "room", call.Room, "call", call.CallID, "contact", adm.Contact)
+			}
+			return adm
+		}
+	}
 	jid, method, why := s.bind(ctx, call)
 	if why != "" {
 		return s.refuse(call, "token", why)
@@ -108,12 +116,12 @@ func (s *Sync) vcardLists(ctx context.Context, jid, aor string) bool {
 }
 
 func (s *Sync) roomInfo(room string) (muc.RoomInfo, bool) {
-	for _, r := range s.chat.Rooms() {
-		if r.Name == room {
-			return r, true
-		}
+	if one, ok := s.chat.(interface {
+		Room(string) (muc.RoomInfo, bool)
+	}); ok {
+		return one.Room(room)
 	}
-	return muc.RoomInfo{}, false
+	return findRoom(s.chat.Rooms(), room)
 }
 
 // roleMuted says whether a leg should be out of the mix: its occupant is a

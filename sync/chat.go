@@ -21,7 +21,12 @@ func (s *Sync) OnChatEvent(ev muc.Event) {
 	if at.IsZero() {
 		at = time.Now()
 	}
-	s.do(func(ctx context.Context) { s.onChat(ctx, ev, at) })
+	s.do(func(ctx context.Context) {
+		if s.nodes != nil && s.nodes.forward(ctx, ev) {
+			return // the room's calls live on another node
+		}
+		s.onChat(ctx, ev, at)
+	})
 }
 
 func (s *Sync) onChat(ctx context.Context, ev muc.Event, at time.Time) {

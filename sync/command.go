@@ -56,6 +56,21 @@ func (s *Sync) dialOut(ctx context.Context, ev muc.Event, target string) {
 		reply("Usage: !dial sip:user@host")
 		return
 	}
+	if s.nodes != nil {
+		// The phone is called from the node that mixes the room, placing
+		// the room first if nobody does yet.
+		r := s.nodes.cfg.Ownership.Route(ctx, ev.Room)
+		switch {
+		case r.RetryAfter > 0:
+			reply("The audio of this room is unavailable right now (" + r.Why + "); try again shortly.")
+			return
+		case !r.Here:
+			if !s.nodes.sendEvent(ctx, r.Owner.ID, ev) {
+				reply("Cannot reach the node that carries this room's audio; try again shortly.")
+			}
+			return
+		}
+	}
 	callID, err := s.audio.Dial(ctx, ev.Room, target, "", func(focus.DialResult) {})
 	if err != nil {
 		reply("Cannot call " + target + ": " + err.Error())

@@ -50,6 +50,11 @@ type Config struct {
 	// to key the PIN (digits then #); zero means 60 s.
 	PINTimeout time.Duration
 
+	// Cluster joins this node to others sharing the store (Redis): calls
+	// go to their room's owner node, and the chat face is reached through
+	// whichever node holds the component link. The zero value runs alone.
+	Cluster ClusterConfig
+
 	// Logger receives sync's logs; nil discards.
 	Logger *slog.Logger
 	// Registerer receives the bridge_sync_* metrics; nil uses a private registry.

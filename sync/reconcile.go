@@ -42,7 +42,18 @@ func (s *Sync) reconcile(ctx context.Context) {
 		l.muted, l.selfMuted, l.mediaID = li.Muted, li.SelfMuted, li.MediaID
 	}
 	s.mu.Unlock()
-	chatRooms := s.chat.Rooms()
+	var chatRooms []muc.RoomInfo
+	if s.nodes == nil {
+		chatRooms = s.chat.Rooms()
+	} else {
+		// Among many nodes only the rooms with calls here are this node's
+		// business; the others are reconciled by their owners.
+		for room := range rooms {
+			if r, ok := s.roomInfo(room); ok {
+				chatRooms = append(chatRooms, r)
+			}
+		}
+	}
 	for _, r := range chatRooms {
 		rooms[r.Name] = true
 		s.mu.Lock()

@@ -27,6 +27,7 @@ type Sync struct {
 
 	q       *queue
 	msgq    *queue // MESSAGEs to phones, sent in order off the event path
+	nodes   *nodes // the other nodes; nil when running alone
 	running atomic.Bool
 	wg      gosync.WaitGroup // goroutines acting on the faces (kicks, closes)
 
@@ -69,6 +70,12 @@ func New(cfg Config) (*Sync, error) {
 	if cfg.SIPDomain == "" {
 		return nil, errors.New("sync: Config.SIPDomain is required for dial-in URIs")
 	}
+	if err := cfg.Cluster.check(); err != nil {
+		return nil, err
+	}
+	if cfg.Cluster.enabled() && cfg.ChatDomain == "" {
+		return nil, errors.New("sync: Config.ChatDomain is required with Config.Cluster: it names the component link nodes share")
+	}
 	dir, err := compileDirectory(cfg.Directory)
 	if err != nil {
 		return nil, err
@@ -89,6 +96,11 @@ func New(cfg Config) (*Sync, error) {
 		cfg: cfg, audio: cfg.Audio, chat: cfg.Chat, log: log, m: m, dir: dir,
 		ttl: cfg.TokenTTL, now: cfg.Now, q: newQueue(), msgq: newQueue(),
 		tokens: map[string]joinToken{}, tokenOf: map[string]string{}, legs: map[string]*legState{}, moderated: map[string]bool{},
+	}
+	if cfg.Cluster.enabled() {
+		s.nodes = newNodes(cfg.Cluster, cfg.Chat, cfg.VCards, cfg.ChatDomain, log.With("cluster", true))
+		s.chat = s.nodes.chat
+		s.cfg.VCards = s.nodes.chat
 	}
 	if s.ttl <= 0 {
 		s.ttl = 24 * time.Hour
@@ -111,6 +123,10 @@ func (s *Sync) Serve(ctx context.Context) error {
 	defer s.wg.Wait()
 	var senders gosync.WaitGroup
 	defer senders.Wait()
+	if s.nodes != nil {
+		senders.Add(1)
+		go func() { defer senders.Done(); s.nodes.serve(ctx, s) }()
+	}
 	senders.Add(1)
 	go func() {
 		defer senders.Done()
@@ -127,12 +143,12 @@ func (s *Sync) Serve(ctx context.Context) error {
 	}()
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
-	linked := false
+	var linked linkState
 	ticks := 0
 	for {
-		if up := s.chat.Ready(); up != linked {
-			linked = up
-			if up {
+		if now := s.linkState(); now != linked {
+			linked = now
+			if now.up {
 				s.reconcile(ctx)
 			}
 		}
@@ -150,6 +166,20 @@ func (s *Sync) Serve(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// linkState is what the chat face's link looks like from here; sync
+// reconciles each time it changes to up.
+type linkState struct {
+	up, local bool
+	holder    uint64 // among many nodes, the link lease's token
+}
+
+func (s *Sync) linkState() linkState {
+	if s.nodes != nil {
+		return s.nodes.chat.linkState()
+	}
+	return linkState{up: s.chat.Ready()}
 }
 
 // Ready reports whether Serve is running, for /readyz.
