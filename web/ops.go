@@ -25,6 +25,10 @@ import (
 type ReadinessCheck struct {
 	Name  string
 	Ready func() bool
+	// Advisory checks are listed but never fail /readyz: a node that can
+	// still carry its calls without the part (Redis, among many nodes)
+	// must stay in its load balancer.
+	Advisory bool
 }
 
 // OpsConfig configures the ops server.
@@ -35,6 +39,11 @@ type OpsConfig struct {
 	Gatherer prometheus.Gatherer
 	// Checks decide /readyz; the server's own listener is always one of them.
 	Checks []ReadinessCheck
+	// Drain, when set, is served on POST /drain: the node stops taking new
+	// calls and waits for its running ones to end (Kubernetes' preStop
+	// runs `bridge drain`, which calls it). It returns a line for the
+	// operator.
+	Drain  func(ctx context.Context) (string, error)
 	Logger *slog.Logger
 }
 
@@ -69,6 +78,9 @@ func NewOps(cfg OpsConfig) (*Ops, error) {
 		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelError),
 		ErrorHandling: promhttp.ContinueOnError,
 	}))
+	if cfg.Drain != nil {
+		mux.HandleFunc("POST /drain", o.drain)
+	}
 	o.server = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -105,6 +117,19 @@ func (o *Ops) Serve(ctx context.Context) error {
 	return nil
 }
 
+// drain blocks until the node is drained or the caller gives up.
+func (o *Ops) drain(w http.ResponseWriter, r *http.Request) {
+	o.log.Info("drain requested", "from", r.RemoteAddr)
+	msg, err := o.cfg.Drain(r.Context())
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err != nil {
+		w.WriteHeader(http.StatusInternalServerError)
+		fmt.Fprintln(w, "drain failed:", err)
+		return
+	}
+	fmt.Fprintln(w, msg)
+}
+
 func (o *Ops) healthz(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	fmt.Fprintln(w, "ok")
@@ -118,7 +143,11 @@ func (o *Ops) readyz(w http.ResponseWriter, _ *http.Request) {
 	allReady := true
 	for _, c := range checks {
 		state := "ok"
-		if !c.Ready() {
+		switch {
+		case c.Ready():
+		case c.Advisory:
+			state = "not ready (advisory: the node still serves)"
+		default:
 			state = "not ready"
 			allReady = false
 		}

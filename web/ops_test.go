@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -21,7 +22,10 @@ func TestOps(t *testing.T) {
 	ops, err := NewOps(OpsConfig{
 		Listen:   "127.0.0.1:0",
 		Gatherer: reg,
-		Checks:   []ReadinessCheck{{Name: "xmpp component link", Ready: linkUp.Load}},
+		Checks: []ReadinessCheck{
+			{Name: "xmpp component link", Ready: linkUp.Load},
+			{Name: "store", Ready: func() bool { return false }, Advisory: true},
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -46,8 +50,8 @@ func TestOps(t *testing.T) {
 	}
 	linkUp.Store(true)
 	code, body = fetch(t, base+"/readyz")
-	if code != 200 || strings.Contains(body, "not ready") {
-		t.Errorf("/readyz with everything up = %d %q", code, body)
+	if code != 200 || strings.Contains(body, "link: not ready") || !strings.Contains(body, "store: not ready (advisory") {
+		t.Errorf("/readyz with only an advisory check down = %d %q, want 200 listing it", code, body)
 	}
 	code, body = fetch(t, base+"/metrics")
 	if code != 200 || !strings.Contains(body, "bridge_test_calls_total 3") {
@@ -68,6 +72,62 @@ func TestOps(t *testing.T) {
 	}
 	if ops.Ready() {
 		t.Error("still ready after stopping")
+	}
+}
+
+// TestDrain: POST /drain runs the node's drain and answers its outcome;
+// without a drain function the path does not exist.
+func TestDrain(t *testing.T) {
+	var drained atomic.Int32
+	ops, err := NewOps(OpsConfig{
+		Listen:   "127.0.0.1:0",
+		Gatherer: prometheus.NewRegistry(),
+		Drain: func(ctx context.Context) (string, error) {
+			if drained.Add(1) > 1 {
+				return "", errors.New("already drained")
+			}
+			return "drained: no calls left", nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go ops.Serve(ctx)
+	base := "http://" + ops.Addr().String()
+	post := func() (int, string) {
+		t.Helper()
+		resp, err := http.Post(base+"/drain", "text/plain", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := post(); code != 200 || !strings.Contains(body, "drained: no calls left") {
+		t.Errorf("POST /drain = %d %q", code, body)
+	}
+	if code, body := post(); code != http.StatusInternalServerError || !strings.Contains(body, "already drained") {
+		t.Errorf("failing drain = %d %q, want 500 with the error", code, body)
+	}
+	if code, _ := fetch(t, base+"/drain"); code != http.StatusMethodNotAllowed {
+		t.Errorf("GET /drain = %d, want 405", code)
+	}
+
+	plain, err := NewOps(OpsConfig{Listen: "127.0.0.1:0", Gatherer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go plain.Serve(ctx)
+	resp, err := http.Post("http://"+plain.Addr().String()+"/drain", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound && resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST /drain without a drain function = %d", resp.StatusCode)
 	}
 }
 

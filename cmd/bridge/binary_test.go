@@ -120,7 +120,7 @@ func TestBinary(t *testing.T) {
 		}
 	})
 
-	t.Run("Redis store: readiness follows Redis", func(t *testing.T) {
+	t.Run("Redis store: readiness shows Redis without failing on it", func(t *testing.T) {
 		testpeer.Need(t, "redis-server")
 		redis := testpeer.StartRedisServer(t)
 		httpAddr := fmt.Sprintf("127.0.0.1:%d", testpeer.FreeTCPPort(t))
@@ -136,8 +136,13 @@ func TestBinary(t *testing.T) {
 			t.Fatalf("/readyz never answered 200 with Redis up: %v", err)
 		}
 		redis.Kill()
-		if err := waitHTTP(ctx, "http://"+httpAddr+"/readyz", http.StatusServiceUnavailable); err != nil {
-			t.Fatalf("/readyz did not turn 503 with Redis down: %v", err)
+		// The node keeps serving the rooms it owns through an outage, so it
+		// stays ready; /readyz says the store is down.
+		for !strings.Contains(get(t, "http://"+httpAddr+"/readyz", http.StatusOK), "store: not ready (advisory") {
+			if ctx.Err() != nil {
+				t.Fatal("/readyz never listed the store as down with Redis killed")
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 		if body := get(t, "http://"+httpAddr+"/healthz", http.StatusOK); !strings.Contains(body, "ok") {
 			t.Errorf("/healthz with Redis down = %q, want the process still alive", body)

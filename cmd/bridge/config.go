@@ -44,6 +44,9 @@ type Config struct {
 	LogFormat       string
 	LogLevel        slog.Level
 	ShutdownTimeout time.Duration
+	SIPAdvertise    string // host:port
+	RoomLeaseTTL    time.Duration
+	DrainTimeout    time.Duration
 
 	// ConfigFile is the YAML file the settings were read from, if any.
 	ConfigFile string
@@ -259,6 +262,12 @@ func validate(raw map[string]rawValue) (Config, error) {
 		{keyLogFormat, func(v string) (err error) { cfg.LogFormat, err = parseLogFormat(v); return }},
 		{keyLogLevel, func(v string) error { return cfg.LogLevel.UnmarshalText([]byte(v)) }},
 		{keyShutdownGrace, func(v string) (err error) { cfg.ShutdownTimeout, err = parsePositiveDuration(v); return }},
+		{keySIPAdvertise, func(v string) (err error) {
+			cfg.SIPAdvertise, err = parseAdvertise(v, cfg.RTPAddress, cfg.SIPListen)
+			return
+		}},
+		{keyRoomLeaseTTL, func(v string) (err error) { cfg.RoomLeaseTTL, err = parseLeaseTTL(v); return }},
+		{keyDrainTimeout, func(v string) (err error) { cfg.DrainTimeout, err = parsePositiveDuration(v); return }},
 	}
 	for _, s := range steps {
 		if err := check(s.name, s.parse); err != nil {
@@ -536,6 +545,35 @@ func parsePositiveDuration(v string) (time.Duration, error) {
 	return d, nil
 }
 
+// parseAdvertise returns where other nodes send phones for rooms owned
+// here; by default the address phones already send RTP to, with the SIP port.
+func parseAdvertise(v string, rtp netip.Addr, sip netip.AddrPort) (string, error) {
+	if v == "" {
+		return netip.AddrPortFrom(rtp, sip.Port()).String(), nil
+	}
+	hp, err := parseHostPort(v)
+	if err != nil {
+		return "", err
+	}
+	if ip, err := netip.ParseAddr(strings.Trim(hp[:strings.LastIndex(hp, ":")], "[]")); err == nil && ip.IsUnspecified() {
+		return "", errors.New("an unspecified address cannot be advertised; give the address phones and other nodes should send SIP to")
+	}
+	return hp, nil
+}
+
+// parseLeaseTTL wants a TTL long enough to renew over a real network:
+// renewals go every third of it.
+func parseLeaseTTL(v string) (time.Duration, error) {
+	d, err := parsePositiveDuration(v)
+	if err != nil {
+		return 0, err
+	}
+	if d < time.Second {
+		return 0, errors.New("want at least 1s: leases are renewed every third of it, over the network")
+	}
+	return d, nil
+}
+
 // writeUsage documents every setting with its flag, variable and default.
 func writeUsage(w io.Writer) {
 	fmt.Fprint(w, `CUSAX Bridge: one room, two faces: a SIP audio conference and an XMPP chat room.
@@ -543,6 +581,8 @@ func writeUsage(w io.Writer) {
 Usage:
   bridge [flags]                run the bridge
   bridge check-config [flags]   validate the configuration, print it, and exit
+  bridge drain [flags]          ask the node with this configuration to stop taking
+                                new calls, and wait until its calls end (preStop)
   bridge version                print the version and exit
 
 Each setting comes from, in rising priority: its default, the YAML file given

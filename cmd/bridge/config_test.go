@@ -117,6 +117,28 @@ func TestPrecedence(t *testing.T) {
 
 // A bad setting is reported in one line naming the setting, the value, where
 // it came from and what is wrong.
+// TestSIPAdvertise: other nodes redirect phones to the address phones
+// already reach this node's media at, with the SIP port, unless told.
+func TestSIPAdvertise(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--sip-listen", "127.0.0.1:5070"}, "127.0.0.1:5070"},
+		{[]string{"--sip-listen", "0.0.0.0:5070", "--rtp-address", "10.0.0.7"}, "10.0.0.7:5070"},
+		{[]string{"--sip-advertise", "sip.example.test:5060"}, "sip.example.test:5060"},
+		{[]string{"--sip-advertise", "[2001:db8::7]:5060"}, "[2001:db8::7]:5060"},
+	} {
+		cfg, err := loadConfig(append([]string{"--data-dir", t.TempDir()}, c.args...), env(), io.Discard)
+		if err != nil {
+			t.Fatalf("%v: %v", c.args, err)
+		}
+		if cfg.SIPAdvertise != c.want {
+			t.Errorf("%v: sip-advertise = %q, want %q", c.args, cfg.SIPAdvertise, c.want)
+		}
+	}
+}
+
 func TestBadSettings(t *testing.T) {
 	readOnly := filepath.Join(t.TempDir(), "ro")
 	if err := os.Mkdir(readOnly, 0o500); err != nil {
@@ -148,6 +170,10 @@ func TestBadSettings(t *testing.T) {
 		{"directory rule without =", []string{"--directory", "sip:*@a.test"}, nil, []string{"invalid directory", "want SIP=JID"}},
 		{"directory rule with one star", []string{"--directory", "sip:*@a.test=bob@a.test"}, nil, []string{"invalid directory", "one * on both sides"}},
 		{"announce not a bool", nil, []string{"BRIDGE_ANNOUNCE_DIAL_IN", "maybe"}, []string{`invalid announce-dial-in "maybe"`, "true or false"}},
+		{"advertise without port", []string{"--sip-advertise", "10.0.0.7"}, nil, []string{`invalid sip-advertise "10.0.0.7"`, "host:port"}},
+		{"advertise unspecified", []string{"--sip-advertise", "0.0.0.0:5060"}, nil, []string{`invalid sip-advertise "0.0.0.0:5060"`, "unspecified"}},
+		{"lease ttl too short", []string{"--room-lease-ttl", "200ms"}, nil, []string{`invalid room-lease-ttl "200ms"`, "at least 1s"}},
+		{"drain timeout not a duration", nil, []string{"BRIDGE_DRAIN_TIMEOUT", "soon"}, []string{`invalid drain-timeout "soon"`, "positive duration"}},
 		{"unknown flag", []string{"--sip-lisen", "x"}, nil, []string{"flag provided but not defined: -sip-lisen"}},
 	}
 	if os.Geteuid() != 0 { // root writes anywhere

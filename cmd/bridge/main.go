@@ -43,7 +43,7 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) (string, b
 	cmd := "serve"
 	if len(args) > 0 {
 		switch args[0] {
-		case "version", "check-config", "help":
+		case "version", "check-config", "help", "drain":
 			cmd, args = args[0], args[1:]
 		}
 	}
@@ -68,6 +68,10 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) (string, b
 		printConfig(stdout, cfg)
 		fmt.Fprintln(stdout, "configuration OK")
 		return exitOK
+	}
+
+	if cmd == "drain" {
+		return runDrain(cfg, stdout, stderr)
 	}
 
 	log := newLogger(cfg, stderr)
@@ -124,6 +128,9 @@ func effectiveSettings(cfg Config) [][2]string {
 		{keyLogFormat, cfg.LogFormat},
 		{keyLogLevel, cfg.LogLevel.String()},
 		{keyShutdownGrace, cfg.ShutdownTimeout.String()},
+		{keySIPAdvertise, cfg.SIPAdvertise},
+		{keyRoomLeaseTTL, cfg.RoomLeaseTTL.String()},
+		{keyDrainTimeout, cfg.DrainTimeout.String()},
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"cusax.dev/bridge/store/bolt"
 	storeredis "cusax.dev/bridge/store/redis"
 	bsync "cusax.dev/bridge/sync"
+	"cusax.dev/bridge/sync/cluster"
 	"cusax.dev/bridge/web"
 )
 
@@ -44,7 +45,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	checks = append(checks, web.ReadinessCheck{Name: "store", Ready: storeReady})
+	// Among many nodes a Redis outage leaves a node serving the rooms it
+	// owns: it stays in its load balancer, and /readyz says what is down.
+	checks = append(checks, web.ReadinessCheck{Name: "store", Ready: storeReady, Advisory: cfg.RedisURL != ""})
 	// The store closes last, after every part that writes to it has stopped.
 	defer func() {
 		if err := st.Close(); err != nil {
@@ -59,6 +62,41 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		focus atomic.Pointer[focus.Focus]
 		sync  atomic.Pointer[bsync.Sync]
 	}
+	calls := func(room string) int {
+		if f := links.focus.Load(); f != nil {
+			return len(f.Legs(room))
+		}
+		return 0
+	}
+
+	// Among many nodes (Redis), each room is mixed on one owner node.
+	var cl *cluster.Cluster
+	if rst, ok := st.(*storeredis.Store); ok {
+		cl, err = cluster.New(cluster.Config{
+			Store:    rst,
+			NodeID:   cfg.NodeID,
+			SIPURI:   "sip:" + cfg.SIPAdvertise,
+			LeaseTTL: cfg.RoomLeaseTTL,
+			Calls:    func() int { return calls("") },
+			InUse:    func(room string) bool { return calls(room) > 0 },
+			OnLost: func(room string) {
+				if f := links.focus.Load(); f != nil {
+					ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+					defer cancel()
+					_ = f.CloseRoom(ctx, room, "the room moved to another node")
+				}
+			},
+			Logger:  log.With("part", "cluster"),
+			Metrics: registry,
+		})
+		if err != nil {
+			return err
+		}
+		lc.addService("room ownership", cl.Serve)
+		// Registered first so it runs last: leases go once calls are down.
+		lc.onShutdown("release rooms", cl.Shutdown)
+	}
+	var draining atomic.Bool
 	mix, err := mixer.New(mixer.Config{
 		BindAddr: cfg.SIPListen.Addr(),
 		PortMin:  cfg.RTPPorts.Low,
@@ -91,13 +129,24 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Logger:     log.With("part", "focus"),
 		Metrics:    registry,
 	}
-	if cfg.ChatEnabled() {
-		// Every call is admitted, bound and watched by sync, which applies
-		// the chat room's moderation to it.
-		focusCfg.ChatDomain = cfg.XMPPDomain
-		focusCfg.Admit = func(ctx context.Context, call focus.CallFacts) focus.Admission {
-			return links.sync.Load().Admit(ctx, call)
+	focusCfg.Admit = func(ctx context.Context, call focus.CallFacts) focus.Admission {
+		if draining.Load() && cl == nil && !call.DialOut {
+			return focus.Admission{Verdict: focus.NodeFull, Reason: "Service Unavailable (draining)"}
 		}
+		if s := links.sync.Load(); s != nil {
+			// Sync routes the call to its room's owner, binds it and
+			// applies the chat room's moderation to it.
+			return s.Admit(ctx, call)
+		}
+		if cl != nil {
+			if adm, here := bsync.RouteCall(ctx, cl, call); !here {
+				return adm
+			}
+		}
+		return focus.Admission{Verdict: focus.Accept}
+	}
+	if cfg.ChatEnabled() {
+		focusCfg.ChatDomain = cfg.XMPPDomain
 		focusCfg.OnEvent = func(ev focus.Event) { links.sync.Load().OnFocusEvent(ev) }
 	}
 	foc, err := focus.New(focusCfg)
@@ -135,7 +184,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		linkReady := func() bool { return chat.Ready() || chat.Standby() }
 		checks = append(checks, web.ReadinessCheck{Name: "xmpp component link", Ready: linkReady})
 
+		var nodes bsync.ClusterConfig
+		if cl != nil {
+			rst := st.(*storeredis.Store)
+			nodes = bsync.ClusterConfig{Ownership: cl, Bus: rst.Bus(0), Leases: rst, Affiliations: rst}
+		}
 		sy, err := bsync.New(bsync.Config{
+			Cluster:        nodes,
 			Audio:          foc,
 			Chat:           chat,
 			VCards:         chat,
@@ -160,7 +215,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Listen:   cfg.HTTPListen,
 		Gatherer: registry,
 		Checks:   checks,
-		Logger:   log.With("part", "ops"),
+		Drain: func(ctx context.Context) (string, error) {
+			return drain(ctx, cfg.DrainTimeout, &draining, cl, func() int { return calls("") }, log)
+		},
+		Logger: log.With("part", "ops"),
 	})
 	if err != nil {
 		return err
@@ -187,13 +245,46 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (store.Store, 
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening the Redis store at %s: %w", redactURL(cfg.RedisURL), err)
 	}
-	log.Warn("Redis store in use: rooms, affiliations and bans are shared, but room ownership and component-link failover across nodes are not wired yet; run one node per component domain")
 	ready := func() bool {
 		pingCtx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		return st.Ping(pingCtx) == nil
 	}
 	return st, ready, nil
+}
+
+// drain stops this node taking new rooms (or, alone, new calls) and waits
+// until its calls have ended or timeout passes.
+func drain(ctx context.Context, timeout time.Duration, draining *atomic.Bool, cl *cluster.Cluster, calls func() int, log *slog.Logger) (string, error) {
+	draining.Store(true)
+	if cl != nil {
+		if err := cl.Drain(ctx); err != nil {
+			log.Warn("draining: telling the other nodes failed; they learn it at the next heartbeat", "err", err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	last := -1
+	for {
+		n := calls()
+		if n == 0 {
+			log.Info("drained: no calls left")
+			return "drained: no calls left", nil
+		}
+		if n != last {
+			log.Info("draining: waiting for calls to end", "calls", n, "deadline", timeout)
+			last = n
+		}
+		select {
+		case <-ctx.Done():
+			msg := fmt.Sprintf("drain timeout: %d calls still up; they are hung up at shutdown", n)
+			log.Warn(msg)
+			return msg, nil
+		case <-t.C:
+		}
+	}
 }
 
 // newRegistry is the one metrics registry of the process: Go runtime and

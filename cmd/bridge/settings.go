@@ -56,6 +56,9 @@ const (
 	keyLogFormat      = "log-format"
 	keyLogLevel       = "log-level"
 	keyShutdownGrace  = "shutdown-timeout"
+	keySIPAdvertise   = "sip-advertise"
+	keyRoomLeaseTTL   = "room-lease-ttl"
+	keyDrainTimeout   = "drain-timeout"
 	keyConfigFile     = "config"
 	configFileEnvName = "BRIDGE_CONFIG"
 )
@@ -67,6 +70,7 @@ var settings = []setting{
 	{keySIPTLSListen, "address the SIP focus listens on for TLS (sips:); needs --sip-cert and --sip-key; empty turns TLS off", constant("")},
 	{keySIPCert, "PEM certificate (chain) file for SIP over TLS", constant("")},
 	{keySIPKey, "PEM private key file for SIP over TLS", constant("")},
+	{keySIPAdvertise, "host:port where phones and other nodes reach this node's SIP listener; with --redis-url, calls for rooms this node owns are redirected here (default: the RTP address and the SIP listen port)", constant("")},
 	{keyRTPPorts, "UDP port range for RTP audio, as LOW-HIGH", constant("20000-29999")},
 	{keyRTPAddress, "address advertised in SDP for RTP (default: the SIP listen address, or this host's first non-loopback address when SIP listens on all)", constant("")},
 	{keyXMPPComponent, "host:port of the XMPP server's component listener (XEP-0114)", constant("127.0.0.1:5347")},
@@ -79,6 +83,8 @@ var settings = []setting{
 	{keyDataDir, "directory of the embedded store", constant("./data")},
 	{keyRedisURL, "Redis URL for many nodes (redis://, rediss:// or unix://); empty uses the embedded store", constant("")},
 	{keyNodeID, "this node's name among many", hostName},
+	{keyRoomLeaseTTL, "with --redis-url: how long a crashed node keeps its rooms before other nodes may take them (renewed every third of it)", constant("5s")},
+	{keyDrainTimeout, "how long `bridge drain` waits for this node's calls to end after it stops taking new rooms", constant("5m")},
 	{keyLogFormat, "log format: text or json", constant("text")},
 	{keyLogLevel, "log level: debug, info, warn or error", constant("info")},
 	{keyShutdownGrace, "how long a graceful shutdown may take before the rest is cut off", constant("10s")},
