@@ -6,6 +6,7 @@ package k8s_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -14,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -269,6 +271,66 @@ func probeOn(t *testing.T, what string, p *corev1.Probe, path string, httpPort i
 	}
 }
 
+// checkSIPAdvertise checks BRIDGE_SIP_ADVERTISE is the advertised RTP
+// address (the pod's or node's IP from the downward API) with the SIP port.
+// The kubelet expands $(VAR) only from variables defined earlier in the
+// list; a later or unknown one stays as literal text.
+func checkSIPAdvertise(t *testing.T, where string, c corev1.Container, sipPort int32) {
+	t.Helper()
+	want := "$(BRIDGE_RTP_ADDRESS):" + strconv.Itoa(int(sipPort))
+	rtp, adv := -1, -1
+	for i, e := range c.Env {
+		switch e.Name {
+		case "BRIDGE_RTP_ADDRESS":
+			rtp = i
+			if e.ValueFrom == nil || e.ValueFrom.FieldRef == nil {
+				t.Errorf("%s: BRIDGE_RTP_ADDRESS = %+v, want it from the downward API", where, e)
+			}
+		case "BRIDGE_SIP_ADVERTISE":
+			adv = i
+			if e.Value != want || e.ValueFrom != nil {
+				t.Errorf("%s: BRIDGE_SIP_ADVERTISE = %+v, want %q", where, e, want)
+			}
+		}
+	}
+	if rtp < 0 || adv < 0 || adv < rtp {
+		t.Errorf("%s: BRIDGE_SIP_ADVERTISE (at %d) must come after BRIDGE_RTP_ADDRESS (at %d) for the kubelet to expand it", where, adv, rtp)
+	}
+}
+
+// image is what the manifests rely on in the repository's Dockerfile.
+type image struct {
+	entrypoint []string
+	uid        string
+}
+
+// readDockerfile reads the final stage's ENTRYPOINT (exec form) and USER.
+func readDockerfile(t *testing.T) image {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "Dockerfile"))
+	if err != nil {
+		t.Fatalf("reading the Dockerfile: %v", err)
+	}
+	var img image
+	for _, line := range strings.Split(string(data), "\n") {
+		instr, arg, _ := strings.Cut(strings.TrimSpace(line), " ")
+		switch strings.ToUpper(instr) {
+		case "FROM":
+			img = image{} // only the last stage is the image
+		case "ENTRYPOINT":
+			if err := json.Unmarshal([]byte(arg), &img.entrypoint); err != nil {
+				t.Fatalf("Dockerfile ENTRYPOINT %s: want the exec form, a JSON array: %v", arg, err)
+			}
+		case "USER":
+			img.uid, _, _ = strings.Cut(strings.TrimSpace(arg), ":")
+		}
+	}
+	if len(img.entrypoint) == 0 || img.uid == "" {
+		t.Fatalf("the Dockerfile's last stage needs ENTRYPOINT and USER, got %+v", img)
+	}
+	return img
+}
+
 func labelsMatch(sel, labels map[string]string) bool {
 	if len(sel) == 0 {
 		return false
@@ -375,20 +437,36 @@ func TestBase(t *testing.T) {
 		t.Errorf("no NetworkPolicy of the bridge pods opens UDP %d-%d (BRIDGE_RTP_PORTS)", low, high)
 	}
 
-	// Graceful stop fits in the grace period.
-	shutdown, err := time.ParseDuration(env["BRIDGE_SHUTDOWN_TIMEOUT"])
-	if err != nil {
-		t.Fatalf("BRIDGE_SHUTDOWN_TIMEOUT = %q: %v", env["BRIDGE_SHUTDOWN_TIMEOUT"], err)
+	// Redirects to this pod go to its own address and SIP port.
+	checkSIPAdvertise(t, "base", c, sipUDP.ContainerPort)
+
+	// The image the pods run: its binary drains, its user is the pods'.
+	img := readDockerfile(t)
+	if c.Lifecycle == nil || c.Lifecycle.PreStop == nil || c.Lifecycle.PreStop.Exec == nil {
+		t.Errorf("the bridge container needs a preStop exec of `bridge drain`, got %+v", c.Lifecycle)
+	} else if got, want := c.Lifecycle.PreStop.Exec.Command, append(slices.Clone(img.entrypoint), "drain"); !slices.Equal(got, want) {
+		t.Errorf("preStop runs %q, want %q (the image's ENTRYPOINT and drain)", got, want)
 	}
-	var preStop time.Duration
-	if c.Lifecycle == nil || c.Lifecycle.PreStop == nil || c.Lifecycle.PreStop.Sleep == nil {
-		t.Errorf("the bridge container needs a preStop sleep, got %+v", c.Lifecycle)
-	} else {
-		preStop = time.Duration(c.Lifecycle.PreStop.Sleep.Seconds) * time.Second
+	if sc := bridge.Spec.Template.Spec.SecurityContext; sc == nil || sc.RunAsUser == nil || strconv.FormatInt(*sc.RunAsUser, 10) != img.uid {
+		t.Errorf("pods run as %+v, want the image's USER uid %s", sc, img.uid)
 	}
+
+	// Drain and graceful stop fit in the grace period, which the kubelet
+	// counts from the start of preStop.
+	var stop time.Duration
+	for _, name := range []string{"BRIDGE_DRAIN_TIMEOUT", "BRIDGE_SHUTDOWN_TIMEOUT"} {
+		d, err := time.ParseDuration(env[name])
+		if err != nil || d <= 0 {
+			t.Fatalf("%s = %q, want a positive duration written out (the grace period is computed from it): %v", name, env[name], err)
+		}
+		stop += d
+	}
+	const margin = 10 * time.Second
 	grace := bridge.Spec.Template.Spec.TerminationGracePeriodSeconds
-	if grace == nil || time.Duration(*grace)*time.Second <= preStop+shutdown {
-		t.Errorf("terminationGracePeriodSeconds = %v, want more than preStop %v + shutdown timeout %v", grace, preStop, shutdown)
+	if grace == nil {
+		t.Errorf("terminationGracePeriodSeconds unset (30 s), want at least drain + shutdown timeouts (%v) + %v", stop, margin)
+	} else if time.Duration(*grace)*time.Second < stop+margin {
+		t.Errorf("terminationGracePeriodSeconds = %d, want at least drain + shutdown timeouts (%v) + %v", *grace, stop, margin)
 	}
 
 	// Redis and the component port are Services of these manifests.
@@ -538,12 +616,16 @@ func TestKustomizeBuild(t *testing.T) {
 		if fmt.Sprint(kinds) != "[sts/bridge sts/redis]" {
 			t.Errorf("%s renders %v, want the bridge and redis StatefulSets", dir, kinds)
 		}
-		if dir == "hostnetwork" {
-			for _, s := range m.statefulSets {
-				if s.Name == "bridge" && !s.Spec.Template.Spec.HostNetwork {
-					t.Error("hostnetwork renders a bridge without hostNetwork")
-				}
+		for _, s := range m.statefulSets {
+			if s.Name != "bridge" {
+				continue
 			}
+			if dir == "hostnetwork" && !s.Spec.Template.Spec.HostNetwork {
+				t.Error("hostnetwork renders a bridge without hostNetwork")
+			}
+			c, _ := container(s.Spec.Template.Spec, "bridge")
+			sip, _ := portNamed(c, "sip-udp")
+			checkSIPAdvertise(t, "kustomize "+dir, c, sip.ContainerPort)
 		}
 	}
 }
