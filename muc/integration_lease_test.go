@@ -91,9 +91,32 @@ func TestIntegrationLinkLeaseFailover(t *testing.T) {
 		}
 	}
 
+	// What the holder saved after b started (b loaded the store then) is
+	// what b must serve once it takes over: a room and its ban.
+	saved := store.Room{Name: "board", Config: muc.DefaultRoomConfig(), Created: time.Now()}
+	saved.Config.Persistent, saved.Config.Title = true, "Board"
+	if err := st.PutRoom(ctx, saved); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetAffiliation(ctx, "board", store.AffiliationEntry{JID: "mallory@example.test", Affiliation: store.AffiliationOutcast}); err != nil {
+		t.Fatal(err)
+	}
+
 	nodeA.frozen.Store(true)
 	waitUntil(t, "node a dropping the link", func() bool { return !a.Ready() && a.Standby() })
 	waitUntil(t, "node b taking the link over", func() bool { return b.Ready() && !b.Standby() })
+	var title string
+	for _, r := range b.Rooms() {
+		if r.Name == "board" {
+			title = r.Config.Title
+		}
+	}
+	if title != "Board" {
+		t.Errorf("the new holder serves room board with title %q, want the saved \"Board\"", title)
+	}
+	if aff, err := b.Affiliation("board", "mallory@example.test"); err != nil || aff != store.AffiliationOutcast {
+		t.Errorf("the new holder has mallory as %q (%v), want the saved ban", aff, err)
+	}
 
 	alice := muctest.NewClient(t, p, "alice", "lease")
 	if joined := alice.Join("standup@"+p.Components[0], "Alice", muctest.JoinOptions{}); !joined.OK {

@@ -50,6 +50,18 @@ func (s *Service) holdLink(ctx context.Context, serveLink func(context.Context))
 		}
 		s.standby.Store(false)
 		s.log.Info("holding the component link lease", "lease", name, "token", lease.Token)
+		if err := s.reload(ctx); err != nil {
+			// Serving stale rooms would forget bans set meanwhile: give
+			// the link up and try again.
+			s.log.Error("taking the component link over: cannot read the rooms; releasing the lease", "err", err)
+			if err := s.cfg.Leases.ReleaseLease(ctx, lease); err != nil && !errors.Is(err, store.ErrLeaseLost) {
+				s.log.Warn("releasing the component link lease", "err", err)
+			}
+			if !sleepCtx(ctx, ttl/3) {
+				return
+			}
+			continue
+		}
 		holdCtx, lost := context.WithCancel(ctx)
 		renewed := make(chan struct{})
 		go func() {

@@ -62,6 +62,22 @@ func (s *Service) load(ctx context.Context) error {
 	if s.cfg.Store == nil || s.loaded.Load() {
 		return nil
 	}
+	return s.readStore(ctx, false)
+}
+
+// reload replaces every room in memory with the store's persistent rooms:
+// a node taking the component link over from another must serve what that
+// node saved (configuration, affiliations, bans), not what it loaded at its
+// own start, and the occupants it remembers from an earlier turn as holder
+// are gone from the server's view.
+func (s *Service) reload(ctx context.Context) error {
+	if s.cfg.Store == nil {
+		return nil
+	}
+	return s.readStore(ctx, true)
+}
+
+func (s *Service) readStore(ctx context.Context, replace bool) error {
 	rooms, err := s.cfg.Store.ListRooms(ctx)
 	if err != nil {
 		return fmt.Errorf("muc: loading rooms from the store: %w", err)
@@ -80,6 +96,9 @@ func (s *Service) load(ctx context.Context) error {
 		loaded[rec.Name] = r
 	}
 	s.mu.Lock()
+	if replace {
+		clear(s.rooms)
+	}
 	for name, r := range loaded {
 		if _, exists := s.rooms[name]; !exists {
 			s.rooms[name] = r
