@@ -79,7 +79,13 @@ type Cluster struct {
 	log *slog.Logger
 	m   *metrics
 
+	// hbMu orders registry writes: a heartbeat computes this node's entry
+	// and writes it under it, so an older entry never lands after a newer
+	// one (Drain's, or Shutdown's removal).
+	hbMu sync.Mutex
+
 	mu       sync.Mutex
+	stopped  bool                   // Shutdown was called
 	owned    map[string]store.Lease // by room
 	idle     map[string]time.Time   // owned rooms unused since
 	placed   map[string][]time.Time // rooms this node recently placed on each node
@@ -176,6 +182,12 @@ func (c *Cluster) Drain(ctx context.Context) error {
 	return c.heartbeat(ctx)
 }
 
+func (c *Cluster) stopping() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stopped
+}
+
 // Draining reports whether Drain was called.
 func (c *Cluster) Draining() bool {
 	c.mu.Lock()
@@ -197,6 +209,9 @@ const storeRetry = 5 * time.Second
 // Route says where a new call for room goes, placing the room if nobody
 // owns it. It never blocks longer than ctx allows.
 func (c *Cluster) Route(ctx context.Context, room string) Route {
+	if c.stopping() {
+		return c.unavailable(room, time.Second, "node stopping")
+	}
 	if c.Owns(room) {
 		c.touch(room)
 		return Route{Here: true}
@@ -217,6 +232,11 @@ func (c *Cluster) Route(ctx context.Context, room string) Route {
 		case l.Holder == c.cfg.NodeID:
 			c.adopt(room, l)
 			return Route{Here: true}
+		}
+		if left := time.Until(l.Expires); !l.Expires.IsZero() && left < c.cfg.LeaseTTL-3*c.Tick()/2 {
+			// The owner renews every tick; one that missed a renewal
+			// is dead or cut off, and phones sent to it would hang.
+			return c.unavailable(room, max(left, time.Second), "room owner stopped renewing")
 		}
 		owner, ok := c.node(ctx, l.Holder)
 		if !ok || owner.SIPURI == "" {

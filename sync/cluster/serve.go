@@ -34,6 +34,11 @@ func (c *Cluster) Serve(ctx context.Context) error {
 
 // heartbeat writes this node's registry entry, alive for three ticks.
 func (c *Cluster) heartbeat(ctx context.Context) error {
+	c.hbMu.Lock()
+	defer c.hbMu.Unlock()
+	if c.stopping() {
+		return nil // left the registry for good
+	}
 	hctx, cancel := context.WithTimeout(ctx, c.Tick())
 	defer cancel()
 	if err := c.cfg.Store.Heartbeat(hctx, c.self(), 3*c.Tick()); err != nil {
@@ -47,6 +52,9 @@ func (c *Cluster) heartbeat(ctx context.Context) error {
 // longer has (it restarted without it, or it lapsed during an outage) is
 // taken again; only one that another node holds by now is given up.
 func (c *Cluster) renew(ctx context.Context) {
+	if c.stopping() {
+		return
+	}
 	c.mu.Lock()
 	batch := make([]store.Lease, 0, len(c.owned))
 	for _, l := range c.owned {
@@ -155,6 +163,7 @@ func (c *Cluster) releaseIdle(ctx context.Context) {
 // than after their TTL. Call it once the calls are hung up.
 func (c *Cluster) Shutdown(ctx context.Context) error {
 	c.mu.Lock()
+	c.stopped = true
 	leases := make([]store.Lease, 0, len(c.owned))
 	for _, l := range c.owned {
 		leases = append(leases, l)
@@ -167,6 +176,8 @@ func (c *Cluster) Shutdown(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	c.hbMu.Lock() // a heartbeat under way lands before the removal
+	defer c.hbMu.Unlock()
 	if err := c.cfg.Store.RemoveNode(ctx, c.cfg.NodeID); err != nil {
 		errs = append(errs, err)
 	}
