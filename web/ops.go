@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -117,8 +118,15 @@ func (o *Ops) Serve(ctx context.Context) error {
 	return nil
 }
 
-// drain blocks until the node is drained or the caller gives up.
+// drain blocks until the node is drained or the caller gives up. Only the
+// node itself may ask (`bridge drain` in the same pod or host): the ops
+// port is open to scrapers, who must not be able to empty a node.
 func (o *Ops) drain(w http.ResponseWriter, r *http.Request) {
+	if !fromThisHost(r) {
+		o.log.Warn("drain refused: not asked from this host", "from", r.RemoteAddr)
+		http.Error(w, "drain is only accepted from this host (run `bridge drain` on it)", http.StatusForbidden)
+		return
+	}
 	o.log.Info("drain requested", "from", r.RemoteAddr)
 	msg, err := o.cfg.Drain(r.Context())
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -128,6 +136,24 @@ func (o *Ops) drain(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fmt.Fprintln(w, msg)
+}
+
+// fromThisHost reports whether r came over loopback or from the address it
+// reached (a server bound to one interface is asked from that interface).
+func fromThisHost(r *http.Request) bool {
+	remote, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	if remote.Addr().Unmap().IsLoopback() {
+		return true
+	}
+	local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if !ok {
+		return false
+	}
+	l, err := netip.ParseAddrPort(local.String())
+	return err == nil && l.Addr().Unmap() == remote.Addr().Unmap()
 }
 
 func (o *Ops) healthz(w http.ResponseWriter, _ *http.Request) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -114,6 +115,16 @@ func TestDrain(t *testing.T) {
 	}
 	if code, _ := fetch(t, base+"/drain"); code != http.StatusMethodNotAllowed {
 		t.Errorf("GET /drain = %d, want 405", code)
+	}
+	// From another host (a scraper, anyone in the cluster) it is refused
+	// before the node is touched.
+	before := drained.Load()
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPost, "/drain", nil)
+	req.RemoteAddr = "192.0.2.7:40000"
+	ops.drain(rec, req)
+	if rec.Code != http.StatusForbidden || drained.Load() != before {
+		t.Errorf("POST /drain from 192.0.2.7 = %d (drains %d → %d), want 403 and no drain", rec.Code, before, drained.Load())
 	}
 
 	plain, err := NewOps(OpsConfig{Listen: "127.0.0.1:0", Gatherer: prometheus.NewRegistry()})
