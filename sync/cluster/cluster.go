@@ -93,6 +93,10 @@ type Cluster struct {
 	storeOK  bool
 	nodes    []store.Node // the registry as last read
 	nodesAt  time.Time
+	// recovered wakes Serve to renew at once when the store is back, so a
+	// lease the store lost is taken again before anyone else places the
+	// room.
+	recovered chan struct{}
 }
 
 // ErrConfig wraps every configuration error of New.
@@ -136,7 +140,7 @@ func New(cfg Config) (*Cluster, error) {
 	c := &Cluster{
 		cfg: cfg, log: log,
 		owned: map[string]store.Lease{}, idle: map[string]time.Time{}, placed: map[string][]time.Time{},
-		storeOK: true,
+		storeOK: true, recovered: make(chan struct{}, 1),
 	}
 	m, err := newMetrics(reg, c)
 	if err != nil {
@@ -212,8 +216,7 @@ func (c *Cluster) Route(ctx context.Context, room string) Route {
 	if c.stopping() {
 		return c.unavailable(room, time.Second, "node stopping")
 	}
-	if c.Owns(room) {
-		c.touch(room)
+	if c.touch(room) {
 		return Route{Here: true}
 	}
 	name := store.RoomLeaseName(room)
@@ -230,6 +233,13 @@ func (c *Cluster) Route(ctx context.Context, room string) Route {
 			c.storeFailed(err)
 			return c.unavailable(room, storeRetry, "room directory unreachable")
 		case l.Holder == c.cfg.NodeID:
+			// Placed here by another node: renew at once, so the grant
+			// never looks like an owner that missed its renewals.
+			if renewed, err := c.cfg.Store.RenewLease(ctx, l, c.cfg.LeaseTTL); err == nil {
+				l = renewed
+			} else if errors.Is(err, store.ErrLeaseLost) {
+				continue // it lapsed or moved meanwhile: look again
+			}
 			c.adopt(room, l)
 			return Route{Here: true}
 		}
@@ -318,12 +328,17 @@ func (c *Cluster) adopt(room string, l store.Lease) {
 	}
 }
 
-func (c *Cluster) touch(room string) {
+// touch marks an owned room as just used, in the same step as checking it
+// is owned, so the idle sweep cannot release it between the two; it
+// reports whether the room is owned here.
+func (c *Cluster) touch(room string) bool {
 	c.mu.Lock()
-	if _, ok := c.idle[room]; ok {
-		c.idle[room] = time.Now()
+	defer c.mu.Unlock()
+	if _, ok := c.owned[room]; !ok {
+		return false
 	}
-	c.mu.Unlock()
+	c.idle[room] = time.Now()
+	return true
 }
 
 // adjusted counts the rooms this node placed on others since their last
@@ -433,5 +448,9 @@ func (c *Cluster) storeSucceeded() {
 	c.mu.Unlock()
 	if !was {
 		c.log.Info("the store is reachable again")
+		select {
+		case c.recovered <- struct{}{}:
+		default:
+		}
 	}
 }

@@ -23,6 +23,7 @@ func (c *Cluster) Serve(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+		case <-c.recovered:
 		}
 		c.renew(ctx)
 		c.releaseIdle(ctx)
