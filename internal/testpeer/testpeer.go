@@ -5,9 +5,11 @@ package testpeer
 
 import (
 	"context"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -58,26 +60,48 @@ func Integration(t testing.TB) {
 	}
 }
 
-// FreeTCPPort returns a loopback TCP port that was free a moment ago.
+// Test ports come from a range below the kernel's ephemeral ports
+// (32768-60999 on Linux), where the source ports of outgoing connections
+// (Redis clients, XMPP links) and the default RTP range (20000-29999) never
+// land, and each is checked free on both UDP and TCP: a SIP listener binds
+// both, and a port taken by an outgoing connection in between made tests
+// fail with "address already in use".
+const (
+	testPortLow  = 10000
+	testPortHigh = 20000 // exclusive
+)
+
+// FreeTCPPort returns a loopback port free on TCP and UDP a moment ago.
 func FreeTCPPort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("finding a free TCP port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return freePort(t)
 }
 
-// FreeUDPPort returns a loopback UDP port that was free a moment ago.
+// FreeUDPPort returns a loopback port free on UDP and TCP a moment ago.
 func FreeUDPPort(t testing.TB) int {
 	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("finding a free UDP port: %v", err)
+	return freePort(t)
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	for range 200 {
+		port := testPortLow + rand.IntN(testPortHigh-testPortLow)
+		addr := "127.0.0.1:" + strconv.Itoa(port)
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		c, err := net.ListenPacket("udp", addr)
+		l.Close()
+		if err != nil {
+			continue
+		}
+		c.Close()
+		return port
 	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
+	t.Fatalf("no loopback port free on both TCP and UDP in %d-%d after 200 tries", testPortLow, testPortHigh-1)
+	return 0
 }
 
 // WaitTCP waits until addr accepts TCP connections or ctx ends.
