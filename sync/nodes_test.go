@@ -47,6 +47,10 @@ func twoNodes(t *testing.T) (link, owner *harness, st *bolt.Store) {
 		})
 	}
 	owner = node("owner", true)
+	waitUntil(t, "the owner's first heartbeat", func() bool {
+		nodes, err := st.ListNodes(context.Background())
+		return err == nil && len(nodes) == 1 && nodes[0].ID == "owner"
+	})
 	owner.chat.mu.Lock()
 	owner.chat.ready = false // standing by for the link
 	owner.chat.mu.Unlock()
