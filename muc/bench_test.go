@@ -22,17 +22,21 @@ import (
 // all n×b.N copies have arrived. It runs the bridge's component and
 // Prosody's own MUC (Component "muc" "muc") side by side on one server,
 // reporting delivered messages per second for each, so their ratio is
-// measured under the same load. Run it with a fixed count, e.g.
+// measured under the same load. The bridge runs twice: with multicast
+// through the server (deploy/prosody/mod_cusax_multicast.lua, the default)
+// and without (Config.NoMulticast, every copy its own stanza). Run it with
+// a fixed count, e.g.
 //
 //	go test ./muc -run '^$' -bench BenchmarkFanout -benchtime 200x
 func BenchmarkFanout(b *testing.B) {
 	testpeer.Integration(b)
 	testpeer.Need(b, "prosody", "prosodyctl", "openssl")
 	const builtin = "muc.example.test"
-	p := muctest.NewProsody(b, muctest.ProsodyConfig{BuiltinMUC: builtin})
+	p := muctest.NewProsody(b, muctest.ProsodyConfig{BuiltinMUC: builtin, Components: []string{"conference.example.test", "percopy.example.test"}})
 	noHistory := muc.DefaultRoomConfig()
 	noHistory.HistoryLength = 0
 	muctest.StartService(b, p, p.Components[0], muc.Config{Registerer: prometheus.NewRegistry(), DefaultRoom: &noHistory, Logger: benchLogger(b)})
+	muctest.StartService(b, p, p.Components[1], muc.Config{Registerer: prometheus.NewRegistry(), DefaultRoom: &noHistory, Logger: benchLogger(b), NoMulticast: true})
 
 	const maxN = 200
 	users := make([]string, maxN)
@@ -75,7 +79,7 @@ func BenchmarkFanout(b *testing.B) {
 
 	round := 0
 	for _, n := range []int{50, 200} {
-		for _, side := range []struct{ name, domain string }{{"bridge", p.Components[0]}, {"prosody", builtin}} {
+		for _, side := range []struct{ name, domain string }{{"bridge", p.Components[0]}, {"bridge-nomulticast", p.Components[1]}, {"prosody", builtin}} {
 			b.Run(fmt.Sprintf("%s/occupants=%d", side.name, n), func(b *testing.B) {
 				round++
 				room := fmt.Sprintf("fan%d@%s", round, side.domain)
@@ -103,6 +107,10 @@ func fanout(ctx context.Context, b *testing.B, p *muctest.Prosody, clients []*mu
 		b.Fatal(err)
 	}
 	self0 := selfCPU()
+	reads0, writes0, err := p.Syscalls()
+	if err != nil {
+		b.Fatal(err)
+	}
 	start := time.Now()
 	for i := range b.N {
 		if err := sender.Send(ctx, fmt.Sprintf(`<message to='%s' type='groupchat' id='m%d'><body>fan-out message %d</body></message>`, room, i, i)); err != nil {
@@ -117,7 +125,14 @@ func fanout(ctx context.Context, b *testing.B, p *muctest.Prosody, clients []*mu
 	if err != nil {
 		b.Fatal(err)
 	}
+	reads1, writes1, err := p.Syscalls()
+	if err != nil {
+		b.Fatal(err)
+	}
 	copies := float64(len(clients) * b.N)
+	// How Prosody batches: its write (and read) system calls per copy.
+	b.ReportMetric(float64(writes1-writes0)/copies, "prosody-writes/copy")
+	b.ReportMetric(float64(reads1-reads0)/copies, "prosody-reads/copy")
 	b.ReportMetric(copies/elapsed.Seconds(), "delivered/s")
 	// Where the time goes: Prosody's processor time per delivered copy (it
 	// is single-threaded, so this bounds its rate), and this process's

@@ -79,6 +79,12 @@ type Config struct {
 	// cannot exceed it); zero means 50.
 	MaxHistory int
 
+	// NoMulticast turns off multicast through the server: every groupchat
+	// copy then crosses the link as its own stanza, even to a server that
+	// advertises XEP-0033 (http://jabber.org/protocol/address). For tests
+	// and for operators who suspect the server's module.
+	NoMulticast bool
+
 	// Now returns the time; nil means time.Now. Tests set it.
 	Now func() time.Time
 }

@@ -38,6 +38,12 @@ func (s *Service) handleArrived(in *element, arrived time.Time) {
 	if kind == "iq" && (typ == "result" || typ == "error") && s.relayIQReply(in, from) {
 		return
 	}
+	if kind == "iq" && (typ == "result" || typ == "error") && s.multicastDiscoReply(in, from) {
+		return
+	}
+	if kind == "message" && typ == "error" && s.multicastBounce(in, from) {
+		return
+	}
 	if typ == "error" {
 		s.handleBounce(in, from)
 		return

@@ -237,14 +237,29 @@ func writeBatch(sess *xmpp.Session, conn net.Conn, items []*element, buf []byte)
 // finds several stanzas for one client in each read from the link and
 // writes them to that client in one go (one TLS record, one syscall)
 // instead of one each. That is how its own MUC behaves when it broadcasts
-// several messages in one tick.
+// several messages in one tick. A multicast stanza (multicast.go) stands
+// for many recipients, so nothing is moved across it.
 func groupByRecipient(items []*element) []*element {
 	if len(items) < 3 {
 		return items
 	}
 	first := make(map[string]int, 64) // recipient → index of its group
 	var groups [][]*element
+	out := make([]*element, 0, len(items))
+	flush := func() {
+		for _, g := range groups {
+			out = append(out, g...)
+		}
+		groups = groups[:0]
+		clear(first)
+	}
 	for _, e := range items {
+		if isMulticast(e) {
+			// It stands for many recipients: nothing may pass it.
+			flush()
+			out = append(out, e)
+			continue
+		}
 		to := e.attr("to")
 		i, ok := first[to]
 		if !ok {
@@ -254,13 +269,10 @@ func groupByRecipient(items []*element) []*element {
 		}
 		groups[i] = append(groups[i], e)
 	}
-	if len(groups) == len(items) {
-		return items
+	if len(out) == 0 && len(groups) == len(items) {
+		return items // nothing to group, nothing moved
 	}
-	out := make([]*element, 0, len(items))
-	for _, g := range groups {
-		out = append(out, g...)
-	}
+	flush()
 	return out
 }
 
@@ -288,6 +300,7 @@ func (s *Service) linkLost() {
 		s.dropIfEmpty(r)
 	}
 	s.updateGauges()
+	s.mcast.reset()
 	s.takeOut()
 }
 

@@ -1,8 +1,6 @@
 package muc
 
 import (
-	"encoding/xml"
-
 	"mellium.im/xmpp/jid"
 
 	"cusax.dev/bridge/store"
@@ -71,7 +69,8 @@ func (s *Service) broadcastMessage(r *room, sender *occupant, in *element, histo
 	}
 	for _, c := range in.children() {
 		// Never relay ids, occupant-ids or MUC payloads a client made up.
-		if c.Name.Space == nsStanzaID || c.Name.Space == nsOccupantID || c.Name.Space == NSMUCUser || c.Name.Local == "error" {
+		// Nor XEP-0033 addresses: on the multicast path the server reads them.
+		if c.Name.Space == nsStanzaID || c.Name.Space == nsOccupantID || c.Name.Space == NSMUCUser || c.Name.Space == NSAddress || c.Name.Local == "error" {
 			continue
 		}
 		msg.add(c.clone())
@@ -88,16 +87,33 @@ func (s *Service) broadcastMessage(r *room, sender *occupant, in *element, histo
 
 // fanOut sends msg (without a to) to every real occupant. The copies share
 // msg's children, which nothing changes once queued; only the top element,
-// whose to differs, is copied.
+// whose to differs, is copied. Occupants at a domain whose server takes
+// multicast get one stanza for all of them (multicast.go).
 func (s *Service) fanOut(r *room, msg *element) {
+	var groups map[string][]string // domain → JIDs, for multicast
+	var order []string             // domains in order of first appearance
 	for _, v := range r.occupantsSorted() {
 		if v.audioOnly() {
 			continue
 		}
-		m := &element{Name: msg.Name, Attr: make([]xml.Attr, len(msg.Attr), len(msg.Attr)+1), Nodes: msg.Nodes[:len(msg.Nodes):len(msg.Nodes)]}
-		copy(m.Attr, msg.Attr)
-		m.Attr = append(m.Attr, xml.Attr{Name: xml.Name{Local: "to"}, Value: v.jid.String()})
-		s.send(m)
+		if d := v.jid.Domainpart(); s.multicastTo(d) {
+			if groups == nil {
+				groups = map[string][]string{}
+			}
+			if _, ok := groups[d]; !ok {
+				order = append(order, d)
+			}
+			groups[d] = append(groups[d], v.jid.String())
+			continue
+		}
+		s.send(copyTo(msg, v.jid.String()))
+	}
+	for _, d := range order {
+		if jids := groups[d]; len(jids) >= 2 {
+			s.sendMulticast(msg, d, jids)
+		} else {
+			s.send(copyTo(msg, jids[0]))
+		}
 	}
 }
 

@@ -14,6 +14,10 @@ type metrics struct {
 	linkUp      prometheus.Gauge
 	dropped     prometheus.Counter
 	eventsQueue prometheus.Gauge
+
+	multicastStanzas prometheus.Counter
+	multicastCopies  prometheus.Counter
+	multicastRefused prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -48,8 +52,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		eventsQueue: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "bridge_muc_events_queued", Help: "Room events waiting for the OnEvent consumer.",
 		}),
+		multicastStanzas: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "bridge_muc_multicast_stanzas_total", Help: "Groupchat multicast stanzas (XEP-0033 bcc) queued for the server to fan out.",
+		}),
+		multicastCopies: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "bridge_muc_multicast_copies_total", Help: "Recipients carried by multicast stanzas (copies the server made for us).",
+		}),
+		multicastRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "bridge_muc_multicast_refused_total", Help: "Multicast stanzas the server answered with an error (the domain then gets copies one by one).",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.rooms, m.occupants, m.stanzasIn, m.stanzasOut, m.errors, m.reconnects, m.linkUp, m.dropped, m.eventsQueue} {
+	for _, c := range []prometheus.Collector{m.rooms, m.occupants, m.stanzasIn, m.stanzasOut, m.errors, m.reconnects, m.linkUp, m.dropped, m.eventsQueue, m.multicastStanzas, m.multicastCopies, m.multicastRefused} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -37,6 +37,9 @@ type Service struct {
 
 	// vcards are the vCard fetches awaiting a reply, by our id (vcard.go).
 	vcards map[string]vcardWait
+	// mcast is what this link session knows of recipient domains'
+	// multicast support (multicast.go).
+	mcast multicastState
 	// arrived is when the stanza being handled reached the component; zero
 	// outside stanza handling. Events take it as their At.
 	arrived time.Time

@@ -27,6 +27,11 @@ type ProsodyConfig struct {
 	// BuiltinMUC, when set, also runs Prosody's own MUC on this domain (for
 	// side-by-side benchmarks), with room locking off.
 	BuiltinMUC string
+	// NoMulticast leaves out the project's multicast module
+	// (deploy/prosody/mod_cusax_multicast.lua), which is otherwise loaded on
+	// the VirtualHost so every integration test goes through it; tests of
+	// the per-copy path against a plain Prosody set it.
+	NoMulticast bool
 }
 
 // Prosody is a running test Prosody. Its ports stay the same across
@@ -36,6 +41,8 @@ type Prosody struct {
 	Components      []string
 	ComponentSecret string
 	BuiltinMUC      string
+	// Multicast reports whether mod_cusax_multicast is loaded.
+	Multicast bool
 	// C2SAddr and ComponentAddr are 127.0.0.1:port.
 	C2SAddr, ComponentAddr string
 
@@ -63,7 +70,7 @@ func StartProsody(cfg ProsodyConfig) (*Prosody, error) {
 	}
 	p := &Prosody{
 		Domain: cfg.Domain, Components: cfg.Components, ComponentSecret: cfg.ComponentSecret, BuiltinMUC: cfg.BuiltinMUC,
-		dir: dir, config: filepath.Join(dir, "prosody.cfg.lua"),
+		Multicast: !cfg.NoMulticast, dir: dir, config: filepath.Join(dir, "prosody.cfg.lua"),
 	}
 	c2s, comp, err := freePorts()
 	if err != nil {
@@ -119,6 +126,16 @@ func (p *Prosody) writeFiles(c2s, comp int) error {
 	if err := os.MkdirAll(filepath.Join(p.dir, "data"), 0o700); err != nil {
 		return err
 	}
+	modules := `"roster", "saslauth", "tls", "disco", "ping", "posix", "vcard"`
+	pluginPaths := ""
+	if p.Multicast {
+		dir, err := ModuleDir()
+		if err != nil {
+			return err
+		}
+		modules += `, "cusax_multicast"`
+		pluginPaths = fmt.Sprintf("plugin_paths = { %q }\n", dir)
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `-- written by cusax.dev/bridge/muc/muctest
 pidfile = %q
@@ -134,7 +151,7 @@ component_interfaces = { "127.0.0.1" }
 s2s_ports = { }
 http_ports = { }
 https_ports = { }
-modules_enabled = { "roster", "saslauth", "tls", "disco", "ping", "posix", "vcard" }
+%smodules_enabled = { %s }
 modules_disabled = { "s2s", "offline", "c2s_limits", "limits" }
 authentication = "internal_plain"
 c2s_require_encryption = true
@@ -143,7 +160,7 @@ ssl = { key = %q; certificate = %q }
 use_dane = false
 VirtualHost %q
 `, filepath.Join(p.dir, "prosody.pid"), filepath.Join(p.dir, "data"), filepath.Join(p.dir, "prosody.log"),
-		c2s, comp, key, cert, p.Domain)
+		c2s, comp, pluginPaths, modules, key, cert, p.Domain)
 	for _, c := range p.Components {
 		fmt.Fprintf(&b, "Component %q\n  component_secret = %q\n", c, p.ComponentSecret)
 	}
@@ -151,6 +168,32 @@ VirtualHost %q
 		fmt.Fprintf(&b, "Component %q \"muc\"\n  muc_room_locking = false\n  muc_room_default_history_length = 0\n  restrict_room_creation = false\n  max_history_messages = 0\n", p.BuiltinMUC)
 	}
 	return os.WriteFile(p.config, []byte(b.String()), 0o600)
+}
+
+// ModuleDir returns the repository's deploy/prosody folder, where Prosody
+// finds mod_cusax_multicast.lua (plugin_paths). It is found from the
+// working directory (go test runs in the package's folder) by walking up to
+// the module root, the folder whose go.mod is cusax.dev/bridge's.
+func ModuleDir() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && strings.HasPrefix(string(data), "module cusax.dev/bridge\n") {
+			mod := filepath.Join(dir, "deploy", "prosody")
+			if _, err := os.Stat(filepath.Join(mod, "mod_cusax_multicast.lua")); err != nil {
+				return "", fmt.Errorf("looking for the multicast module: %w", err)
+			}
+			return mod, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("looking for the multicast module: no go.mod of cusax.dev/bridge above the working directory")
+		}
+		dir = parent
+	}
 }
 
 func (p *Prosody) start() error {
@@ -250,6 +293,38 @@ func (p *Prosody) CPUTime() (time.Duration, error) {
 		return 0, fmt.Errorf("prosody is not running")
 	}
 	return procCPUTime(p.cmd.Process.Pid)
+}
+
+// Syscalls returns how many read and write system calls Prosody has made
+// so far, from /proc/<pid>/io (Linux only). Benchmarks divide their growth
+// by the stanzas delivered: writes per copy show how well Prosody batches
+// what it sends each client (one TLS record and one write for many
+// stanzas, or one each).
+func (p *Prosody) Syscalls() (reads, writes int64, err error) {
+	if p.cmd == nil || p.cmd.Process == nil {
+		return 0, 0, fmt.Errorf("prosody is not running")
+	}
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, 0, fmt.Errorf("reading prosody's I/O counts: %w", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		k, v, ok := strings.Cut(line, ": ")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("unexpected /proc/%d/io line %q", p.cmd.Process.Pid, line)
+		}
+		switch k {
+		case "syscr":
+			reads = n
+		case "syscw":
+			writes = n
+		}
+	}
+	return reads, writes, nil
 }
 
 // procCPUTime reads utime+stime of pid from /proc/<pid>/stat.
