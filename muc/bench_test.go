@@ -23,7 +23,7 @@ import (
 // Prosody's own MUC (Component "muc" "muc") side by side on one server,
 // reporting delivered messages per second for each, so their ratio is
 // measured under the same load. The bridge runs twice: with multicast
-// through the server (deploy/prosody/mod_cusax_multicast.lua, the default)
+// through the server (deploy/k8s/base/prosody-modules/mod_cusax_multicast.lua, the default)
 // and without (Config.NoMulticast, every copy its own stanza). Run it with
 // a fixed count, e.g.
 //

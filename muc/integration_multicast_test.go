@@ -17,7 +17,7 @@ import (
 	"cusax.dev/bridge/muc/muctest"
 )
 
-// Multicast through the server (deploy/prosody/mod_cusax_multicast.lua,
+// Multicast through the server (deploy/k8s/base/prosody-modules/mod_cusax_multicast.lua,
 // loaded by the shared test Prosody): real clients must see exactly what
 // the per-copy path gives them.
 

@@ -11,7 +11,7 @@ import (
 // only). Every groupchat copy the component sends costs the XMPP server a
 // parse and a route; the server's own MUC parses once and routes N times.
 // When a recipients' domain advertises http://jabber.org/protocol/address
-// (the project's deploy/prosody/mod_cusax_multicast.lua does, for trusted
+// (the project's deploy/k8s/base/prosody-modules/mod_cusax_multicast.lua does, for trusted
 // components), fanOut sends that domain ONE message to=<domain> carrying
 // <addresses/> with a bcc <address/> per occupant, and the server delivers
 // one copy to each, without the addresses element. Until a domain has

@@ -53,7 +53,7 @@ if [ "$chat" = local ]; then
       -addext "subjectAltName=DNS:$xmpp_host,DNS:$muc_domain" \
       -keyout "$pdir/certs/$xmpp_host.key" -out "$pdir/certs/$xmpp_host.crt" 2>/dev/null
   fi
-  sed -e "s|@RUN_DIR@|$pdir|g" -e "s|@XMPP_HOST@|$xmpp_host|g" -e "s|@MUC_DOMAIN@|$muc_domain|g" \
+  sed -e "s|@RUN_DIR@|$pdir|g" -e "s|@REPO_DIR@|$top|g" -e "s|@XMPP_HOST@|$xmpp_host|g" -e "s|@MUC_DOMAIN@|$muc_domain|g" \
       -e "s|@C2S_PORT@|$c2s_port|g" -e "s|@COMPONENT_PORT@|$component_port|g" \
       -e "s|@COMPONENT_SECRET@|$secret|g" "$top/deploy/local/prosody.cfg.lua.in" > "$pdir/prosody.cfg.lua"
   for user in alice bob; do

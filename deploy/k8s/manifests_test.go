@@ -45,6 +45,10 @@ type kustomization struct {
 	Patches   []struct {
 		Path string `json:"path"`
 	} `json:"patches,omitempty"`
+	ConfigMapGenerator []struct {
+		Name  string   `json:"name"`
+		Files []string `json:"files"`
+	} `json:"configMapGenerator,omitempty"`
 	SecretGenerator []struct {
 		Name     string   `json:"name"`
 		Literals []string `json:"literals"`
@@ -498,6 +502,27 @@ func TestBase(t *testing.T) {
 	generated := map[string]bool{}
 	for _, g := range k.SecretGenerator {
 		generated[g.Name] = true
+	}
+	// Every ConfigMap a pod mounts exists, as a manifest or generated from
+	// files that exist (the Prosody module is one file for all uses).
+	configMaps := map[string]bool{}
+	for _, cm := range m.configMaps {
+		configMaps[cm.Name] = true
+	}
+	for _, g := range k.ConfigMapGenerator {
+		configMaps[g.Name] = true
+		for _, f := range g.Files {
+			if _, err := os.Stat(filepath.Join("base", f)); err != nil {
+				t.Errorf("ConfigMap %s is generated from %s: %v", g.Name, f, err)
+			}
+		}
+	}
+	for name, tpl := range pods {
+		for _, v := range tpl.Spec.Volumes {
+			if v.ConfigMap != nil && !configMaps[v.ConfigMap.Name] {
+				t.Errorf("%s mounts ConfigMap %s, which nothing defines or generates", name, v.ConfigMap.Name)
+			}
+		}
 	}
 	for name, tpl := range pods {
 		for _, ct := range tpl.Spec.Containers {

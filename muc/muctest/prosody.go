@@ -28,7 +28,7 @@ type ProsodyConfig struct {
 	// side-by-side benchmarks), with room locking off.
 	BuiltinMUC string
 	// NoMulticast leaves out the project's multicast module
-	// (deploy/prosody/mod_cusax_multicast.lua), which is otherwise loaded on
+	// (deploy/k8s/base/prosody-modules/mod_cusax_multicast.lua), which is otherwise loaded on
 	// the VirtualHost so every integration test goes through it; tests of
 	// the per-copy path against a plain Prosody set it.
 	NoMulticast bool
@@ -170,7 +170,7 @@ VirtualHost %q
 	return os.WriteFile(p.config, []byte(b.String()), 0o600)
 }
 
-// ModuleDir returns the repository's deploy/prosody folder, where Prosody
+// ModuleDir returns the repository's deploy/k8s/base/prosody-modules folder, where Prosody
 // finds mod_cusax_multicast.lua (plugin_paths). It is found from the
 // working directory (go test runs in the package's folder) by walking up to
 // the module root, the folder whose go.mod is cusax.dev/bridge's.
@@ -182,7 +182,7 @@ func ModuleDir() (string, error) {
 	for {
 		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
 		if err == nil && strings.HasPrefix(string(data), "module cusax.dev/bridge\n") {
-			mod := filepath.Join(dir, "deploy", "prosody")
+			mod := filepath.Join(dir, "deploy", "k8s", "base", "prosody-modules")
 			if _, err := os.Stat(filepath.Join(mod, "mod_cusax_multicast.lua")); err != nil {
 				return "", fmt.Errorf("looking for the multicast module: %w", err)
 			}
