@@ -19,7 +19,8 @@ type Config struct {
 	TLSListen, TLSCert, TLSKey string
 	// Domain is the SIP domain of room URIs (sip:<room>@<Domain>). Requests
 	// to any host are accepted: the focus is the only thing behind its
-	// address and never routes calls elsewhere.
+	// address and routes calls elsewhere only when Admit says Moved or
+	// Proxy.
 	Domain string
 	// RTPAddress is the address written in SDP c= lines. Default: the
 	// media engine's leg addresses.
@@ -41,6 +42,11 @@ type Config struct {
 	InviteBurst int
 	// RetryAfter is what 503 answers advertise; default 30 s.
 	RetryAfter time.Duration
+	// TrustProxied says whether an INVITE from this address may carry
+	// ProxiedHeader: only other bridge nodes forward calls. From anyone
+	// else the header is ignored (no CallFacts.Proxied, no exemption from
+	// the INVITE limit), so a phone cannot forge it. Nil trusts nobody.
+	TrustProxied func(netip.Addr) bool
 	// SessionExpires is the RFC 4028 session interval offered; default
 	// 1800 s, never under 90 s. Calls not refreshed in time are ended.
 	SessionExpires time.Duration
@@ -90,7 +96,25 @@ type CallFacts struct {
 	Source netip.AddrPort
 	// DialOut is true for legs the focus called itself.
 	DialOut bool
+	// Proxied is true when the INVITE carries ProxiedHeader: another
+	// bridge node admitted it with the Proxy verdict and forwarded it here
+	// as the room's owner. Admit must then take the call here (or refuse
+	// it), never send it on with Moved or Proxy, even if it briefly
+	// disagrees about the owner: the focus answers such a verdict 482 Loop
+	// Detected. The header counts only from addresses Config.TrustProxied
+	// accepts; Source's IP is then the forwarding node's (sipgo sends from
+	// an ephemeral port).
+	Proxied bool
 }
+
+// ProxiedHeader is the header a node adds to an INVITE it forwards to the
+// room's owner under the Proxy verdict; its value is the forwarding node's
+// SIP URI (e.g. sip:127.0.0.1:5071), for logs. Its presence sets
+// CallFacts.Proxied on the node that receives it, and exempts the INVITE
+// from the per-address INVITE limit there (the forwarding node applied it
+// to the phone; here every proxied call comes from that node's address),
+// when it comes from an address Config.TrustProxied accepts.
+const ProxiedHeader = "X-Cusax-Proxied"
 
 // Verdict is the admission answer.
 type Verdict int
@@ -107,6 +131,15 @@ const (
 	// Temporarily with Admission.Contact, so the phone re-sends its INVITE
 	// there (RFC 3261 section 8.1.3.4). A room is mixed on one node only.
 	Moved
+	// Proxy forwards the INVITE to the node at Admission.Contact instead,
+	// for phones and trunks that do not follow a 3xx: the focus acts as a
+	// transaction-stateful proxy (RFC 3261 section 16) for this INVITE
+	// only, relaying every answer back, forwarding a CANCEL, and adding no
+	// Record-Route, so the dialog's later requests go straight between the
+	// phone and the owner, whose Contact the 200 carries. No leg, dialog
+	// or media is made here. An owner that does not answer gives the
+	// caller 503 with Retry-After; Max-Forwards 0 gives 483.
+	Proxy
 )
 
 // Admission is what Admit returns.
@@ -120,10 +153,12 @@ type Admission struct {
 	Muted bool
 	// DisplayName overrides the name shown in conference-info.
 	DisplayName string
-	// Contact is where a Moved verdict sends the caller: the owner node's
-	// SIP URI, e.g. sip:127.0.0.1:5072 or sip:10.0.0.7:5060;transport=tcp.
-	// The 302 keeps the user part of the INVITE's Request-URI (the room,
-	// with its +token), so the caller lands in the same room there. A
+	// Contact is where a Moved verdict sends the caller and a Proxy verdict
+	// forwards the INVITE: the owner node's SIP URI, e.g.
+	// sip:127.0.0.1:5072 or sip:10.0.0.7:5060;transport=tcp. The 302's
+	// Contact and the forwarded Request-URI keep the user part of the
+	// INVITE's Request-URI (the room, with its +token), so the caller
+	// lands in the same room there. A
 	// Contact that is not a plain sip: or sips: URI is a bug of the caller
 	// of the hook: the INVITE then gets 500.
 	Contact string

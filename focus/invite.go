@@ -36,7 +36,10 @@ func (f *Focus) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 // send, or 0 when the call was answered (or the transaction died).
 func (f *Focus) answerInvite(req *sip.Request, tx sip.ServerTransaction) (int, string, []sip.Header) {
 	src := sourceAddr(req)
-	if !f.limiter.allow(src.Addr(), time.Now()) {
+	// A proxied INVITE was rate-limited by the node it reached, as coming
+	// from the phone; here it comes from that node, with everyone else's.
+	proxied := f.proxiedByNode(req, src.Addr())
+	if !proxied && !f.limiter.allow(src.Addr(), time.Now()) {
 		return sip.StatusServiceUnavailable, "Too Many Calls From Your Address",
 			[]sip.Header{sip.NewHeader("Retry-After", "1")}
 	}
@@ -59,6 +62,7 @@ func (f *Focus) answerInvite(req *sip.Request, tx sip.ServerTransaction) (int, s
 		return code, "Session Interval Too Small", []sip.Header{hdr}
 	}
 	facts := callFacts(req, name, token)
+	facts.Proxied = proxied
 
 	// Media first: a 488 costs nothing and must not reach the hooks.
 	codecs := f.cfg.Media.Codecs()
@@ -99,6 +103,15 @@ func (f *Focus) answerInvite(req *sip.Request, tx sip.ServerTransaction) (int, s
 		cancel()
 	} else if f.cfg.RequireExistingRooms && !f.roomExists(name) {
 		adm.Verdict = UnknownRoom
+	}
+	switch {
+	case (adm.Verdict == Moved || adm.Verdict == Proxy) && facts.Proxied:
+		// Another node sent this call here as the owner: sending it on
+		// could loop (CallFacts.Proxied).
+		f.log.Warn("admission hook sent a proxied call on again", "call", facts.CallID, "room", name)
+		return sip.StatusLoopDetected, "Loop Detected", nil
+	case adm.Verdict == Proxy:
+		return f.proxyInvite(req, tx, adm)
 	}
 	if code, reason, hdrs := f.verdictResponse(req, adm); code != 0 {
 		return code, reason, hdrs
@@ -479,6 +492,12 @@ func (f *Focus) offerCodecs(codecs []Codec) []Codec {
 }
 
 // callFacts gathers what sync needs to know about a caller.
+// proxiedByNode reports whether req was forwarded by another bridge node:
+// it carries ProxiedHeader and comes from an address the node trusts.
+func (f *Focus) proxiedByNode(req *sip.Request, src netip.Addr) bool {
+	return req.GetHeader(ProxiedHeader) != nil && f.cfg.TrustProxied != nil && f.cfg.TrustProxied(src.Unmap())
+}
+
 func callFacts(req *sip.Request, roomName, token string) CallFacts {
 	from := req.From()
 	cf := CallFacts{

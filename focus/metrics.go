@@ -8,7 +8,7 @@ import (
 
 // metrics are the focus's Prometheus series, registered on Config.Metrics.
 type metrics struct {
-	calls         *prometheus.CounterVec // by outcome: answered, moved (302 to the owner node), or the SIP status of a refusal
+	calls         *prometheus.CounterVec // by outcome: answered, moved (302 to the owner node), proxied (forwarded to it), or the SIP status of a refusal
 	dialogs       prometheus.Gauge
 	subscriptions prometheus.Gauge
 	notifies      *prometheus.CounterVec // by result: ok, failed
@@ -19,7 +19,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bridge_focus_calls_total",
-			Help: "Incoming and outgoing calls by outcome (answered, moved to the room's owner node by a 302, or the SIP status that refused them).",
+			Help: "Incoming and outgoing calls by outcome (answered, moved to the room's owner node by a 302, proxied to it with its final answer relayed, or the SIP status that refused them).",
 		}, []string{"outcome"}),
 		dialogs: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "bridge_focus_dialogs_active",

@@ -16,9 +16,9 @@ import (
 // from the first frame.
 func (s *Sync) Admit(ctx context.Context, call focus.CallFacts) focus.Admission {
 	if s.nodes != nil {
-		if adm, here := RouteCall(ctx, s.cfg.Cluster.Ownership, call); !here {
-			if adm.Verdict == focus.Moved {
-				s.log.Info("call redirected to its room's owner", "room", call.Room, "call", call.CallID, "contact", adm.Contact)
+		if adm, here := RouteCall(ctx, s.cfg.Cluster.Ownership, call, s.cfg.Cluster.Proxy); !here {
+			if adm.Verdict == focus.Moved || adm.Verdict == focus.Proxy {
+				s.log.Info("call sent to its room's owner", "room", call.Room, "call", call.CallID, "owner", adm.Contact, "proxied", adm.Verdict == focus.Proxy)
 			}
 			return adm
 		}

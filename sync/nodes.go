@@ -38,6 +38,10 @@ type ClusterConfig struct {
 	Leases store.Leases
 	// Affiliations answers for bans while no node holds the link.
 	Affiliations store.Affiliations
+	// Proxy forwards calls for rooms owned elsewhere to their owner
+	// instead of redirecting the phone there (302), for phones and trunks
+	// that do not follow redirects.
+	Proxy bool
 }
 
 func (c ClusterConfig) enabled() bool { return c.Ownership != nil }
@@ -195,10 +199,11 @@ func (n *nodes) owner(ctx context.Context, room string) string {
 }
 
 // RouteCall is admission's first step among many nodes: a call for a room
-// owned elsewhere is redirected there (302), and one nobody can take now is
-// refused with Retry-After (503). here is true when the call is for this
-// node. Sync's Admit does it itself; a node without the chat face calls it.
-func RouteCall(ctx context.Context, own Ownership, call focus.CallFacts) (adm focus.Admission, here bool) {
+// owned elsewhere is redirected there (302) or, with proxy, forwarded to it;
+// one nobody can take now is refused with Retry-After (503). here is true
+// when the call is for this node. Sync's Admit does it itself; a node
+// without the chat face calls it.
+func RouteCall(ctx context.Context, own Ownership, call focus.CallFacts, proxy bool) (adm focus.Admission, here bool) {
 	if call.DialOut {
 		return focus.Admission{}, true // the room is here: it dials from here
 	}
@@ -206,8 +211,14 @@ func RouteCall(ctx context.Context, own Ownership, call focus.CallFacts) (adm fo
 	switch {
 	case r.Here:
 		return focus.Admission{}, true
+	case call.Proxied:
+		// Another node forwarded it here as the owner and the two briefly
+		// disagree: sending it on could loop, so the phone tries again.
+		return focus.Admission{Verdict: focus.NodeFull, RetryAfter: time.Second, Reason: "Service Unavailable (room owner changing)"}, false
 	case r.RetryAfter > 0:
 		return focus.Admission{Verdict: focus.NodeFull, RetryAfter: r.RetryAfter, Reason: "Service Unavailable (" + r.Why + ")"}, false
+	case proxy:
+		return focus.Admission{Verdict: focus.Proxy, Contact: r.Owner.SIPURI}, false
 	}
 	return focus.Admission{Verdict: focus.Moved, Contact: r.Owner.SIPURI}, false
 }

@@ -899,3 +899,31 @@ func TestDrainTakesNoNewRooms(t *testing.T) {
 		t.Errorf("bridge drain still waiting 20 s after the calls ended:\n%s", drainOut.String())
 	}
 }
+
+// TestProxyMode: with --route-mode proxy, a phone calling a node that does
+// not own the room is forwarded there by that node, without a redirect,
+// and is mixed with the room on its owner.
+func TestProxyMode(t *testing.T) {
+	c := newCluster(t)
+	c.extra = []string{"--route-mode", "proxy"}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	n1 := c.start(ctx, "node-1")
+	waitMetric(t, ctx, n1.http, "bridge_muc_link_up", func(v float64) bool { return v == 1 })
+	n2 := c.start(ctx, "node-2")
+
+	room := roomPlacedOn(t, "node-1", "node-1", "node-2")
+	alice := focustest.StartBaresip(t, focustest.BaresipOptions{User: "alice", Play: toneFile(t, 440)})
+	bob := focustest.StartBaresip(t, focustest.BaresipOptions{User: "bob", Play: toneFile(t, 1000)})
+	dialUntilUp(ctx, t, alice, n1.uri(room))
+	dialUntilUp(ctx, t, bob, n2.uri(room))
+	waitMetric(t, ctx, n1.http, "bridge_focus_dialogs_active", func(v float64) bool { return v == 2 })
+	if v := metricValue(t, n2.http, "bridge_focus_dialogs_active"); v != 0 {
+		t.Errorf("the proxying node-2 holds %v dialogs, want 0", v)
+	}
+	waitMetric(t, ctx, n2.http, `bridge_focus_calls_total{outcome="proxied"}`, func(v float64) bool { return v >= 1 })
+	if v := metricValue(t, n2.http, `bridge_focus_calls_total{outcome="moved"}`); v > 0 {
+		t.Errorf("node-2 redirected %v calls in proxy mode", v)
+	}
+	waitTone(t, bob, 440, true, "B, proxied through node-2, hears A on node-1")
+}

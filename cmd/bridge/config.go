@@ -46,6 +46,7 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	SIPAdvertise    string // host:port
 	RoomLeaseTTL    time.Duration
+	ProxyCalls      bool // --route-mode proxy
 	DrainTimeout    time.Duration
 
 	// ConfigFile is the YAML file the settings were read from, if any.
@@ -267,6 +268,7 @@ func validate(raw map[string]rawValue) (Config, error) {
 			return
 		}},
 		{keyRoomLeaseTTL, func(v string) (err error) { cfg.RoomLeaseTTL, err = parseLeaseTTL(v); return }},
+		{keyRouteMode, func(v string) (err error) { cfg.ProxyCalls, err = parseRouteMode(v); return }},
 		{keyDrainTimeout, func(v string) (err error) { cfg.DrainTimeout, err = parsePositiveDuration(v); return }},
 	}
 	for _, s := range steps {
@@ -559,6 +561,16 @@ func parseAdvertise(v string, rtp netip.Addr, sip netip.AddrPort) (string, error
 		return "", errors.New("an unspecified address cannot be advertised; give the address phones and other nodes should send SIP to")
 	}
 	return hp, nil
+}
+
+func parseRouteMode(v string) (proxy bool, err error) {
+	switch v {
+	case "redirect":
+		return false, nil
+	case "proxy":
+		return true, nil
+	}
+	return false, errors.New("want redirect or proxy")
 }
 
 // parseLeaseTTL wants a TTL long enough to renew over a real network:

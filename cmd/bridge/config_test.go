@@ -172,6 +172,7 @@ func TestBadSettings(t *testing.T) {
 		{"announce not a bool", nil, []string{"BRIDGE_ANNOUNCE_DIAL_IN", "maybe"}, []string{`invalid announce-dial-in "maybe"`, "true or false"}},
 		{"advertise without port", []string{"--sip-advertise", "10.0.0.7"}, nil, []string{`invalid sip-advertise "10.0.0.7"`, "host:port"}},
 		{"advertise unspecified", []string{"--sip-advertise", "0.0.0.0:5060"}, nil, []string{`invalid sip-advertise "0.0.0.0:5060"`, "unspecified"}},
+		{"unknown route mode", []string{"--route-mode", "forward"}, nil, []string{`invalid route-mode "forward"`, "redirect or proxy"}},
 		{"lease ttl too short", []string{"--room-lease-ttl", "200ms"}, nil, []string{`invalid room-lease-ttl "200ms"`, "at least 1s"}},
 		{"drain timeout not a duration", nil, []string{"BRIDGE_DRAIN_TIMEOUT", "soon"}, []string{`invalid drain-timeout "soon"`, "positive duration"}},
 		{"unknown flag", []string{"--sip-lisen", "x"}, nil, []string{"flag provided but not defined: -sip-lisen"}},

@@ -129,9 +129,17 @@ func effectiveSettings(cfg Config) [][2]string {
 		{keyLogLevel, cfg.LogLevel.String()},
 		{keyShutdownGrace, cfg.ShutdownTimeout.String()},
 		{keySIPAdvertise, cfg.SIPAdvertise},
+		{keyRouteMode, routeMode(cfg.ProxyCalls)},
 		{keyRoomLeaseTTL, cfg.RoomLeaseTTL.String()},
 		{keyDrainTimeout, cfg.DrainTimeout.String()},
 	}
+}
+
+func routeMode(proxy bool) string {
+	if proxy {
+		return "proxy"
+	}
+	return "redirect"
 }
 
 func addrOrEmpty(a netip.AddrPort) string {

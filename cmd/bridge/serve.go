@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"path/filepath"
 	"sync/atomic"
 	"time"
@@ -139,11 +140,19 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 			return s.Admit(ctx, call)
 		}
 		if cl != nil {
-			if adm, here := bsync.RouteCall(ctx, cl, call); !here {
+			if adm, here := bsync.RouteCall(ctx, cl, call, cfg.ProxyCalls); !here {
 				return adm
 			}
 		}
 		return focus.Admission{Verdict: focus.Accept}
+	}
+	if cl != nil {
+		// Only other nodes may mark a call as forwarded to its owner.
+		focusCfg.TrustProxied = func(a netip.Addr) bool {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			return cl.IsNode(ctx, a)
+		}
 	}
 	if cfg.ChatEnabled() {
 		focusCfg.ChatDomain = cfg.XMPPDomain
@@ -187,7 +196,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		var nodes bsync.ClusterConfig
 		if cl != nil {
 			rst := st.(*storeredis.Store)
-			nodes = bsync.ClusterConfig{Ownership: cl, Bus: rst.Bus(0), Leases: rst, Affiliations: rst}
+			nodes = bsync.ClusterConfig{Ownership: cl, Bus: rst.Bus(0), Leases: rst, Affiliations: rst, Proxy: cfg.ProxyCalls}
 		}
 		sy, err := bsync.New(bsync.Config{
 			Cluster:        nodes,

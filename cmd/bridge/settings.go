@@ -58,6 +58,7 @@ const (
 	keyShutdownGrace  = "shutdown-timeout"
 	keySIPAdvertise   = "sip-advertise"
 	keyRoomLeaseTTL   = "room-lease-ttl"
+	keyRouteMode      = "route-mode"
 	keyDrainTimeout   = "drain-timeout"
 	keyConfigFile     = "config"
 	configFileEnvName = "BRIDGE_CONFIG"
@@ -83,6 +84,7 @@ var settings = []setting{
 	{keyDataDir, "directory of the embedded store", constant("./data")},
 	{keyRedisURL, "Redis URL for many nodes (redis://, rediss:// or unix://); empty uses the embedded store", constant("")},
 	{keyNodeID, "this node's name among many", hostName},
+	{keyRouteMode, "with --redis-url: how a call reaching a node that does not own its room gets there: redirect (302, the phone re-dials the owner) or proxy (this node forwards the INVITE, for phones and trunks that do not follow redirects)", constant("redirect")},
 	{keyRoomLeaseTTL, "with --redis-url: how long a crashed node keeps its rooms before other nodes may take them (renewed every third of it)", constant("5s")},
 	{keyDrainTimeout, "how long `bridge drain` waits for this node's calls to end after it stops taking new rooms", constant("5m")},
 	{keyLogFormat, "log format: text or json", constant("text")},

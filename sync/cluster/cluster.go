@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -453,4 +455,36 @@ func (c *Cluster) storeSucceeded() {
 		default:
 		}
 	}
+}
+
+// IsNode reports whether addr is the SIP address of a live node in the
+// registry, so a call another node forwarded (proxy mode) can be told from
+// a phone claiming to be one. Nodes advertising a host name instead of an
+// IP are not recognised.
+func (c *Cluster) IsNode(ctx context.Context, addr netip.Addr) bool {
+	for _, fresh := range []bool{false, true} {
+		nodes, err := c.liveNodes(ctx, fresh)
+		if err != nil {
+			return false
+		}
+		for _, n := range nodes {
+			if nodeAddr(n.SIPURI) == addr.Unmap() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// nodeAddr is the IP of a "sip:host:port" URI, or the zero Addr.
+func nodeAddr(uri string) netip.Addr {
+	hostport, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(uri, "sips:"), "sip:"), ";")
+	if at := strings.LastIndexByte(hostport, '@'); at >= 0 {
+		hostport = hostport[at+1:]
+	}
+	if ap, err := netip.ParseAddrPort(hostport); err == nil {
+		return ap.Addr().Unmap()
+	}
+	a, _ := netip.ParseAddr(strings.Trim(hostport, "[]"))
+	return a.Unmap()
 }
