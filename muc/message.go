@@ -1,6 +1,8 @@
 package muc
 
 import (
+	"fmt"
+
 	"mellium.im/xmpp/jid"
 
 	"cusax.dev/bridge/store"
@@ -44,23 +46,37 @@ func (s *Service) handleRoomMessage(r *room, in *element, from jid.JID) *stanzaE
 				return serr
 			}
 		}
-		s.broadcastMessage(r, sender, in, false)
-		return nil
+		return s.broadcastMessage(r, sender, in, false)
 	}
 	if sender.role.rank() < RoleParticipant.rank() {
 		return errForbidden("visitors have no voice in this room")
 	}
-	s.broadcastMessage(r, sender, in, true)
+	if serr := s.broadcastMessage(r, sender, in, true); serr != nil {
+		return serr
+	}
 	if body != nil {
 		s.emit(Event{Kind: EventMessage, Room: r.name, Nick: sender.nick, JID: sender.bare, Body: body.text()})
 	}
 	return nil
 }
 
+// maxRelayed bounds one relayed groupchat message as written on the link.
+// The server refuses an oversized stanza from the component by closing the
+// link, which would throw every occupant of every room out: a message that
+// would be written larger (escaping can grow text) is refused to its
+// sender instead. It is the size of the largest stanza a client may send
+// to Prosody by default (c2s_stanza_size_limit).
+const maxRelayed = 256 << 10
+
+// maxJIDLen is the longest JID (RFC 7622: three parts of at most 1023
+// bytes and their separators).
+const maxJIDLen = 3*1023 + 2
+
 // broadcastMessage reflects a groupchat message to every real occupant,
 // the sender included (the echo is how clients confirm delivery), with a
-// XEP-0359 stanza-id and a XEP-0421 occupant-id the room vouches for.
-func (s *Service) broadcastMessage(r *room, sender *occupant, in *element, history bool) {
+// XEP-0359 stanza-id and a XEP-0421 occupant-id the room vouches for. A
+// message too large to relay safely is refused (policy-violation).
+func (s *Service) broadcastMessage(r *room, sender *occupant, in *element, history bool) *stanzaError {
 	msg := newElem(nsClient, "message", "from", r.bare+"/"+sender.nick, "type", "groupchat", "id", in.attr("id"))
 	for _, a := range in.Attr {
 		if a.Name.Local == "lang" && a.Name.Space != "" {
@@ -79,10 +95,15 @@ func (s *Service) broadcastMessage(r *room, sender *occupant, in *element, histo
 	if sender.id != "" {
 		msg.add(newElem(nsOccupantID, "occupant-id", "id", sender.id))
 	}
+	// The longest form a copy takes: with the longest occupant JID as to.
+	if size := len(msg.appendXML(nil)) + len(" to=''") + maxJIDLen; size > maxRelayed {
+		return &stanzaError{"modify", "policy-violation", fmt.Sprintf("the message is too large to relay (%d bytes written, at most %d)", size, maxRelayed)}
+	}
 	s.fanOut(r, msg)
 	if history {
 		s.addHistory(r, msg)
 	}
+	return nil
 }
 
 // fanOut sends msg (without a to) to every real occupant. The copies share

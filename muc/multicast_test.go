@@ -156,7 +156,7 @@ func TestFanOutMulticastByDomain(t *testing.T) {
 	}
 	// On the wire: the shortest form, with the JID escaped.
 	wire := string(m.appendXML(nil))
-	if !strings.Contains(wire, `<addresses xmlns='http://jabber.org/protocol/address'><address type='bcc' jid='alice@example.test/a'/><address type='bcc' jid='bob@example.test/b&apos;&amp;&lt;x&gt;'/>`) {
+	if !strings.Contains(wire, `<addresses xmlns='http://jabber.org/protocol/address'><address type='bcc' jid='alice@example.test/a'/><address type='bcc' jid='bob@example.test/b&apos;&amp;&lt;x>'/>`) {
 		t.Errorf("wire form = %s", wire)
 	}
 	back, err := parseElement([]byte(wire))

@@ -57,7 +57,9 @@ func (s *Service) SendOccupantMessage(ctx context.Context, roomName, nick, body 
 		}
 		in := newElem(nsClient, "message", "type", "groupchat", "id", newID())
 		in.add(newElem(nsClient, "body").withText(body))
-		s.broadcastMessage(r, o, in, true)
+		if serr := s.broadcastMessage(r, o, in, true); serr != nil {
+			return fmt.Errorf("message as %q: %s", nick, serr.text)
+		}
 		return nil
 	})
 }

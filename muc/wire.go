@@ -80,8 +80,8 @@ func appendAttr(b []byte, prefix, local, value string) []byte {
 	return append(b, '\'')
 }
 
-// appendEscaped escapes what XML requires: & and < everywhere, > (so "]]>"
-// never appears), the quote in attributes, and in attributes the white
+// appendEscaped escapes what XML requires: & and < everywhere, the > of
+// "]]>" in text, the quote in attributes, and in attributes the white
 // space a parser would normalise away. \r is escaped everywhere, since a
 // parser turns a raw one into \n. Characters XML cannot carry (control
 // characters, invalid UTF-8) become U+FFFD, as encoding/xml does.
@@ -95,7 +95,9 @@ func appendEscaped(b []byte, s string, attr bool) []byte {
 			esc = "&amp;"
 		case r == '<':
 			esc = "&lt;"
-		case r == '>':
+		case r == '>' && !attr && i >= 2 && s[i-2:i] == "]]":
+			// Only "]]>" is forbidden in text; escaping every > would let
+			// a message of them grow fourfold on the link.
 			esc = "&gt;"
 		case r == '\'' && attr:
 			esc = "&apos;"

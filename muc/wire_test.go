@@ -8,7 +8,9 @@ import (
 func TestAppendXML(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{`<message xmlns='jabber:component:accept' from='r@c/n' type='groupchat' id='m1' to='u@d/r'><body>a &amp; b &lt; c > d</body><stanza-id xmlns='urn:xmpp:sid:0' id='x' by='r@c'/><occupant-id xmlns='urn:xmpp:occupant-id:0' id='o'/></message>`,
-			`<message from='r@c/n' type='groupchat' id='m1' to='u@d/r'><body>a &amp; b &lt; c &gt; d</body><stanza-id xmlns='urn:xmpp:sid:0' id='x' by='r@c'/><occupant-id xmlns='urn:xmpp:occupant-id:0' id='o'/></message>`},
+			`<message from='r@c/n' type='groupchat' id='m1' to='u@d/r'><body>a &amp; b &lt; c > d</body><stanza-id xmlns='urn:xmpp:sid:0' id='x' by='r@c'/><occupant-id xmlns='urn:xmpp:occupant-id:0' id='o'/></message>`},
+		// Only the > of "]]>" is escaped, in text; an attribute needs none.
+		{`<message a='x>y'><body>]]&gt; ]>]]]&gt;>></body></message>`, `<message a='x>y'><body>]]&gt; ]>]]]&gt;>></body></message>`},
 		{`<presence to='a@b' xml:lang='en'><x xmlns='http://jabber.org/protocol/muc#user'><item nick="it's"/></x></presence>`,
 			`<presence to='a@b' xml:lang='en'><x xmlns='http://jabber.org/protocol/muc#user'><item nick='it&apos;s'/></x></presence>`},
 		{`<message><forwarded xmlns='urn:xmpp:forward:0'><message xmlns='jabber:client' to='x'><body>&#13;</body></message></forwarded></message>`,
@@ -42,5 +44,30 @@ func TestGroupByRecipient(t *testing.T) {
 	}
 	if len(in) != 6 || in[1].attr("to") != "b" {
 		t.Errorf("the input batch was modified")
+	}
+}
+
+// TestOversizedGroupchatRefused: a groupchat that would be written larger
+// than maxRelayed (escaping & as &amp; grows it) is refused to its sender
+// with policy-violation and reaches nobody, rather than making the server
+// close the component link; one just under the limit is relayed.
+func TestOversizedGroupchatRefused(t *testing.T) {
+	h := newHarness(t, nil)
+	h.join("alice@example.test/pc", "alice")
+	h.join("bob@example.test/x", "bob")
+	h.events() // the joins
+	msg := func(body string) string {
+		return `<message from='alice@example.test/pc' to='` + testRoom + `' type='groupchat' id='big'><body>` + body + `</body></message>`
+	}
+	out := h.in(msg(strings.Repeat("&amp;", maxRelayed/5+1)))
+	if len(out) != 1 || errCond(out[0]) != "policy-violation" || out[0].attr("to") != "alice@example.test/pc" {
+		t.Fatalf("oversized groupchat: got %d stanzas (%v), want one policy-violation error to alice", len(out), out)
+	}
+	if ev := h.events(); len(ev) != 0 {
+		t.Errorf("an oversized groupchat made events: %+v", ev)
+	}
+	out = h.in(msg(strings.Repeat("x", maxRelayed/2)))
+	if len(to(out, "bob@example.test/x")) != 1 {
+		t.Errorf("a groupchat of %d bytes did not reach bob", maxRelayed/2)
 	}
 }
