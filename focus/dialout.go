@@ -66,13 +66,7 @@ func (f *Focus) Dial(ctx context.Context, roomName, target, display string, done
 	l.localSDP = offer
 
 	req := sip.NewRequest(sip.INVITE, uri)
-	transport := "UDP"
-	if t, ok := uri.UriParams.Get("transport"); ok && t != "" {
-		transport = strings.ToUpper(t)
-	}
-	if uri.Scheme == "sips" {
-		transport = "TLS"
-	}
+	transport := uriTransport(uri)
 	req.SetTransport(transport)
 	from := &sip.FromHeader{DisplayName: roomName, Address: sip.Uri{Scheme: "sip", User: roomName, Host: f.hostname(f.Addr())}, Params: sip.NewParams()}
 	from.Params.Add("tag", newTag())
@@ -234,4 +228,16 @@ func (f *Focus) sendCancel(inv *sip.Request) {
 	if _, err := f.client.Do(ctx, c, keep); err != nil {
 		f.log.Debug("CANCEL failed", "err", err)
 	}
+}
+
+// uriTransport is the transport a request to uri goes over: TLS for sips:,
+// else its transport parameter, else UDP (RFC 3263 without DNS).
+func uriTransport(uri sip.Uri) string {
+	if uri.Scheme == "sips" {
+		return "TLS"
+	}
+	if t, ok := uri.UriParams.Get("transport"); ok && t != "" {
+		return strings.ToUpper(t)
+	}
+	return "UDP"
 }

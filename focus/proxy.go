@@ -2,7 +2,6 @@ package focus
 
 import (
 	"context"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -189,14 +188,7 @@ func (f *Focus) proxyInvite(req *sip.Request, tx sip.ServerTransaction, a Admiss
 func (f *Focus) forwardedInvite(req *sip.Request, target sip.Uri) *sip.Request {
 	fwd := req.Clone()
 	fwd.Recipient = target
-	transport := "UDP"
-	if t, ok := target.UriParams.Get("transport"); ok && t != "" {
-		transport = strings.ToUpper(t)
-	}
-	if target.Scheme == "sips" {
-		transport = "TLS"
-	}
-	fwd.SetTransport(transport)
+	fwd.SetTransport(uriTransport(target))
 	fwd.SetDestination("") // from the Request-URI
 	if mf := fwd.MaxForwards(); mf != nil {
 		mf.Dec()
