@@ -459,18 +459,18 @@ func (c *Cluster) storeSucceeded() {
 
 // IsNode reports whether addr is the SIP address of a live node in the
 // registry, so a call another node forwarded (proxy mode) can be told from
-// a phone claiming to be one. Nodes advertising a host name instead of an
-// IP are not recognised.
+// a phone claiming to be one. It reads the registry at most once a tick
+// (a phone forging the header must not make every INVITE cost a store
+// read); a node that joined since is recognised from the next tick.
+// Nodes advertising a host name instead of an IP are not recognised.
 func (c *Cluster) IsNode(ctx context.Context, addr netip.Addr) bool {
-	for _, fresh := range []bool{false, true} {
-		nodes, err := c.liveNodes(ctx, fresh)
-		if err != nil {
-			return false
-		}
-		for _, n := range nodes {
-			if nodeAddr(n.SIPURI) == addr.Unmap() {
-				return true
-			}
+	nodes, err := c.liveNodes(ctx, false)
+	if err != nil {
+		return false
+	}
+	for _, n := range nodes {
+		if nodeAddr(n.SIPURI) == addr.Unmap() {
+			return true
 		}
 	}
 	return false

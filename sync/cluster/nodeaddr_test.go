@@ -1,6 +1,15 @@
 package cluster
 
-import "testing"
+import (
+	"context"
+	"net/netip"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"cusax.dev/bridge/store"
+	"cusax.dev/bridge/store/bolt"
+)
 
 func TestNodeAddr(t *testing.T) {
 	for _, c := range []struct{ uri, want string }{
@@ -14,6 +23,29 @@ func TestNodeAddr(t *testing.T) {
 	} {
 		if got := nodeAddr(c.uri).String(); got != c.want {
 			t.Errorf("nodeAddr(%q) = %s, want %s", c.uri, got, c.want)
+		}
+	}
+}
+
+// TestIsNode: only the SIP addresses of live registry entries count as
+// nodes; a phone at another address does not.
+func TestIsNode(t *testing.T) {
+	st, err := bolt.Open(bolt.Config{Path: filepath.Join(t.TempDir(), "bridge.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ctx := context.Background()
+	if err := st.Heartbeat(ctx, store.Node{ID: "other", SIPURI: "sip:10.0.0.8:5060"}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(Config{Store: st, NodeID: "self", SIPURI: "sip:10.0.0.7:5060"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for addr, want := range map[string]bool{"10.0.0.7": true, "10.0.0.8": true, "::ffff:10.0.0.8": true, "10.0.0.9": false, "127.0.0.1": false} {
+		if got := c.IsNode(ctx, netip.MustParseAddr(addr)); got != want {
+			t.Errorf("IsNode(%s) = %v, want %v", addr, got, want)
 		}
 	}
 }
