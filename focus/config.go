@@ -94,6 +94,9 @@ type CallFacts struct {
 	IMPP []string
 	// Source is the transport address the INVITE came from.
 	Source netip.AddrPort
+	// Secure is true when the INVITE came over TLS: a caller sent to
+	// another node must be sent to its TLS listener, never downgraded.
+	Secure bool
 	// DialOut is true for legs the focus called itself.
 	DialOut bool
 	// Proxied is true when the INVITE carries ProxiedHeader: another

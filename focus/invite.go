@@ -507,6 +507,7 @@ func callFacts(req *sip.Request, roomName, token string) CallFacts {
 		From:        from.Address.Addr(),
 		DisplayName: from.DisplayName,
 		Source:      sourceAddr(req),
+		Secure:      strings.EqualFold(req.Transport(), "TLS"),
 	}
 	if h := req.GetHeader("P-Asserted-Identity"); h != nil {
 		cf.AssertedIdentity = strings.Trim(strings.TrimSpace(strings.Split(h.Value(), ",")[0]), "<>")

@@ -1,6 +1,7 @@
 package focus_test
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"cusax.dev/bridge/focus"
+	"cusax.dev/bridge/focus/focustest"
 	"cusax.dev/bridge/internal/testpeer"
 )
 
@@ -45,7 +47,12 @@ func selfSigned(t *testing.T) (certFile, keyFile string) {
 func TestTLSListener(t *testing.T) {
 	cert, key := selfSigned(t)
 	addr := "127.0.0.1:" + strconv.Itoa(testpeer.FreeTCPPort(t))
-	f, _, _ := startFocus(t, focus.Config{TLSListen: addr, TLSCert: cert, TLSKey: key})
+	secure := make(chan bool, 1)
+	f, _, _ := startFocus(t, focus.Config{TLSListen: addr, TLSCert: cert, TLSKey: key,
+		Admit: func(_ context.Context, c focus.CallFacts) focus.Admission {
+			secure <- c.Secure
+			return focus.Admission{Verdict: focus.Moved, Contact: "sips:127.0.0.1:5999"}
+		}})
 	conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
 	if err != nil {
 		t.Fatal(err)
@@ -66,4 +73,31 @@ func TestTLSListener(t *testing.T) {
 		t.Fatalf("OPTIONS over TLS: %q", buf[:n])
 	}
 	_ = f
+
+	// A call over TLS is marked Secure for the admission hook, which sends
+	// it to another node's TLS listener.
+	sdp := strings.ReplaceAll(focustest.Offer(40000, "0"), "\n", "\r\n")
+	invite := "INVITE sips:room@" + addr + " SIP/2.0\r\nVia: SIP/2.0/TLS " + local + ";branch=z9hG4bKtls2\r\nMax-Forwards: 70\r\nFrom: <sips:a@127.0.0.1>;tag=2\r\nTo: <sips:room@127.0.0.1>\r\nCall-ID: tls2\r\nCSeq: 1 INVITE\r\nContact: <sips:a@" + local + ">\r\nContent-Type: application/sdp\r\nContent-Length: " + strconv.Itoa(len(sdp)) + "\r\n\r\n" + sdp
+	if _, err := conn.Write([]byte(invite)); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	for !strings.Contains(got, "SIP/2.0 302") {
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatalf("INVITE over TLS: %v after %q", err, got)
+		}
+		got += string(buf[:n])
+	}
+	if !strings.Contains(got, "Contact: <sips:room@127.0.0.1:5999>") {
+		t.Errorf("302 over TLS: %q, want the TLS Contact", got)
+	}
+	select {
+	case s := <-secure:
+		if !s {
+			t.Error("a call over TLS was not marked Secure")
+		}
+	default:
+		t.Error("the admission hook was not asked")
+	}
 }

@@ -15,6 +15,9 @@ type Node struct {
 	// SIPURI is where an INVITE for a room this node owns is redirected
 	// (302 Contact) or proxied, for example "sip:10.0.0.7:5060".
 	SIPURI string `json:"sip_uri,omitempty"`
+	// SIPSURI is its SIP over TLS listener, e.g. "sips:10.0.0.7:5061",
+	// where callers who came over TLS are sent; empty without TLS.
+	SIPSURI string `json:"sips_uri,omitempty"`
 	// Rooms is how many rooms the node owns; Calls how many call legs it
 	// carries. Load is the figure placement compares: what it measures is
 	// the caller's choice (calls, or CPU percent), the same on every node.

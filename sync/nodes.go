@@ -217,8 +217,17 @@ func RouteCall(ctx context.Context, own Ownership, call focus.CallFacts, proxy b
 		return focus.Admission{Verdict: focus.NodeFull, RetryAfter: time.Second, Reason: "Service Unavailable (room owner changing)"}, false
 	case r.RetryAfter > 0:
 		return focus.Admission{Verdict: focus.NodeFull, RetryAfter: r.RetryAfter, Reason: "Service Unavailable (" + r.Why + ")"}, false
-	case proxy:
-		return focus.Admission{Verdict: focus.Proxy, Contact: r.Owner.SIPURI}, false
 	}
-	return focus.Admission{Verdict: focus.Moved, Contact: r.Owner.SIPURI}, false
+	contact := r.Owner.SIPURI
+	if call.Secure {
+		// A caller that came over TLS goes on over TLS, or not at all.
+		if r.Owner.SIPSURI == "" {
+			return focus.Admission{Verdict: focus.NodeFull, Reason: "Service Unavailable (the room's node has no TLS listener)"}, false
+		}
+		contact = r.Owner.SIPSURI
+	}
+	if proxy {
+		return focus.Admission{Verdict: focus.Proxy, Contact: contact}, false
+	}
+	return focus.Admission{Verdict: focus.Moved, Contact: contact}, false
 }

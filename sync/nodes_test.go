@@ -170,3 +170,40 @@ func TestPhonesShownAgainAfterLinkTakeover(t *testing.T) {
 	}
 	waitUntil(t, "the phone's occupant shown to the new holder", func() bool { _, ok := link.chat.phone("standup", "Carol"); return ok })
 }
+
+// fixedOwner routes every room to one node.
+type fixedOwner struct{ r cluster.Route }
+
+func (f fixedOwner) Route(context.Context, string) cluster.Route { return f.r }
+func (fixedOwner) NodeID() string                                { return "here" }
+
+// TestRouteCall: redirect or proxy to the owner's address for the caller's
+// transport; a caller that came over TLS is never sent to a plain listener;
+// a forwarded call is never sent on.
+func TestRouteCall(t *testing.T) {
+	owner := store.Node{ID: "n2", SIPURI: "sip:10.0.0.8:5060", SIPSURI: "sips:10.0.0.8:5061"}
+	plainOnly := store.Node{ID: "n3", SIPURI: "sip:10.0.0.9:5060"}
+	for _, c := range []struct {
+		name    string
+		route   cluster.Route
+		call    focus.CallFacts
+		proxy   bool
+		verdict focus.Verdict
+		contact string
+	}{
+		{"here", cluster.Route{Here: true}, focus.CallFacts{}, false, focus.Accept, ""},
+		{"redirect", cluster.Route{Owner: owner}, focus.CallFacts{}, false, focus.Moved, "sip:10.0.0.8:5060"},
+		{"proxy", cluster.Route{Owner: owner}, focus.CallFacts{}, true, focus.Proxy, "sip:10.0.0.8:5060"},
+		{"tls redirect", cluster.Route{Owner: owner}, focus.CallFacts{Secure: true}, false, focus.Moved, "sips:10.0.0.8:5061"},
+		{"tls proxy", cluster.Route{Owner: owner}, focus.CallFacts{Secure: true}, true, focus.Proxy, "sips:10.0.0.8:5061"},
+		{"tls to a node without tls", cluster.Route{Owner: plainOnly}, focus.CallFacts{Secure: true}, false, focus.NodeFull, ""},
+		{"unavailable", cluster.Route{RetryAfter: 3 * time.Second, Why: "x"}, focus.CallFacts{}, false, focus.NodeFull, ""},
+		{"forwarded here, owner elsewhere", cluster.Route{Owner: owner}, focus.CallFacts{Proxied: true}, true, focus.NodeFull, ""},
+		{"dial-out", cluster.Route{Owner: owner}, focus.CallFacts{DialOut: true}, false, focus.Accept, ""},
+	} {
+		adm, here := RouteCall(context.Background(), fixedOwner{c.route}, c.call, c.proxy)
+		if adm.Verdict != c.verdict || adm.Contact != c.contact || here != (c.verdict == focus.Accept) {
+			t.Errorf("%s: got %+v here=%v, want verdict %d contact %q", c.name, adm, here, c.verdict, c.contact)
+		}
+	}
+}

@@ -45,6 +45,7 @@ type Config struct {
 	LogLevel        slog.Level
 	ShutdownTimeout time.Duration
 	SIPAdvertise    string // host:port
+	SIPTLSAdvertise string // host:port; empty without TLS
 	RoomLeaseTTL    time.Duration
 	ProxyCalls      bool // --route-mode proxy
 	DrainTimeout    time.Duration
@@ -265,6 +266,10 @@ func validate(raw map[string]rawValue) (Config, error) {
 		{keyShutdownGrace, func(v string) (err error) { cfg.ShutdownTimeout, err = parsePositiveDuration(v); return }},
 		{keySIPAdvertise, func(v string) (err error) {
 			cfg.SIPAdvertise, err = parseAdvertise(v, cfg.RTPAddress, cfg.SIPListen)
+			return
+		}},
+		{keySIPTLSAdvert, func(v string) (err error) {
+			cfg.SIPTLSAdvertise, err = parseTLSAdvertise(v, cfg.RTPAddress, cfg.SIPTLSListen)
 			return
 		}},
 		{keyRoomLeaseTTL, func(v string) (err error) { cfg.RoomLeaseTTL, err = parseLeaseTTL(v); return }},
@@ -571,6 +576,18 @@ func parseRouteMode(v string) (proxy bool, err error) {
 		return true, nil
 	}
 	return false, errors.New("want redirect or proxy")
+}
+
+// parseTLSAdvertise is parseAdvertise for the TLS listener, which may be
+// off: then nothing can be advertised.
+func parseTLSAdvertise(v string, rtp netip.Addr, tls netip.AddrPort) (string, error) {
+	if !tls.IsValid() {
+		if v != "" {
+			return "", fmt.Errorf("given without --%s, so there is no TLS listener to advertise", keySIPTLSListen)
+		}
+		return "", nil
+	}
+	return parseAdvertise(v, rtp, tls)
 }
 
 // parseLeaseTTL wants a TTL long enough to renew over a real network:

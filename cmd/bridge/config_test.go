@@ -171,6 +171,7 @@ func TestBadSettings(t *testing.T) {
 		{"directory rule with one star", []string{"--directory", "sip:*@a.test=bob@a.test"}, nil, []string{"invalid directory", "one * on both sides"}},
 		{"announce not a bool", nil, []string{"BRIDGE_ANNOUNCE_DIAL_IN", "maybe"}, []string{`invalid announce-dial-in "maybe"`, "true or false"}},
 		{"advertise without port", []string{"--sip-advertise", "10.0.0.7"}, nil, []string{`invalid sip-advertise "10.0.0.7"`, "host:port"}},
+		{"tls advertise without tls", []string{"--sip-tls-advertise", "10.0.0.7:5061"}, nil, []string{`invalid sip-tls-advertise "10.0.0.7:5061"`, "without --sip-tls-listen"}},
 		{"advertise unspecified", []string{"--sip-advertise", "0.0.0.0:5060"}, nil, []string{`invalid sip-advertise "0.0.0.0:5060"`, "unspecified"}},
 		{"unknown route mode", []string{"--route-mode", "forward"}, nil, []string{`invalid route-mode "forward"`, "redirect or proxy"}},
 		{"lease ttl too short", []string{"--room-lease-ttl", "200ms"}, nil, []string{`invalid room-lease-ttl "200ms"`, "at least 1s"}},

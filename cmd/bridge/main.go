@@ -129,6 +129,7 @@ func effectiveSettings(cfg Config) [][2]string {
 		{keyLogLevel, cfg.LogLevel.String()},
 		{keyShutdownGrace, cfg.ShutdownTimeout.String()},
 		{keySIPAdvertise, cfg.SIPAdvertise},
+		{keySIPTLSAdvert, cfg.SIPTLSAdvertise},
 		{keyRouteMode, routeMode(cfg.ProxyCalls)},
 		{keyRoomLeaseTTL, cfg.RoomLeaseTTL.String()},
 		{keyDrainTimeout, cfg.DrainTimeout.String()},

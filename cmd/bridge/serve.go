@@ -77,6 +77,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 			Store:    rst,
 			NodeID:   cfg.NodeID,
 			SIPURI:   "sip:" + cfg.SIPAdvertise,
+			SIPSURI:  prefixed("sips:", cfg.SIPTLSAdvertise),
 			LeaseTTL: cfg.RoomLeaseTTL,
 			Calls:    func() int { return calls("") },
 			InUse:    func(room string) bool { return calls(room) > 0 },
@@ -260,6 +261,14 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (store.Store, 
 		return st.Ping(pingCtx) == nil
 	}
 	return st, ready, nil
+}
+
+// prefixed is prefix+v, or empty for an empty v.
+func prefixed(prefix, v string) string {
+	if v == "" {
+		return ""
+	}
+	return prefix + v
 }
 
 // drain stops this node taking new rooms (or, alone, new calls) and waits

@@ -57,6 +57,7 @@ const (
 	keyLogLevel       = "log-level"
 	keyShutdownGrace  = "shutdown-timeout"
 	keySIPAdvertise   = "sip-advertise"
+	keySIPTLSAdvert   = "sip-tls-advertise"
 	keyRoomLeaseTTL   = "room-lease-ttl"
 	keyRouteMode      = "route-mode"
 	keyDrainTimeout   = "drain-timeout"
@@ -72,6 +73,7 @@ var settings = []setting{
 	{keySIPCert, "PEM certificate (chain) file for SIP over TLS", constant("")},
 	{keySIPKey, "PEM private key file for SIP over TLS", constant("")},
 	{keySIPAdvertise, "host:port where phones and other nodes reach this node's SIP listener; with --redis-url, calls for rooms this node owns are redirected here (default: the RTP address and the SIP listen port)", constant("")},
+	{keySIPTLSAdvert, "host:port where phones reach this node's SIP over TLS listener; with --redis-url, callers who came over TLS are sent here, never downgraded (default with --sip-tls-listen: the RTP address and the TLS port)", constant("")},
 	{keyRTPPorts, "UDP port range for RTP audio, as LOW-HIGH", constant("20000-29999")},
 	{keyRTPAddress, "address advertised in SDP for RTP (default: the SIP listen address, or this host's first non-loopback address when SIP listens on all)", constant("")},
 	{keyXMPPComponent, "host:port of the XMPP server's component listener (XEP-0114)", constant("127.0.0.1:5347")},
