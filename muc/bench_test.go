@@ -27,7 +27,7 @@ import (
 // and without (Config.NoMulticast, every copy its own stanza). Run it with
 // a fixed count, e.g.
 //
-//	go test ./muc -run '^$' -bench BenchmarkFanout -benchtime 200x
+//	go test ./muc -run '^$' -bench BenchmarkFanout -benchtime 1000x
 func BenchmarkFanout(b *testing.B) {
 	testpeer.Integration(b)
 	testpeer.Need(b, "prosody", "prosodyctl", "openssl")

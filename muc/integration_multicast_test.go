@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -324,5 +325,233 @@ func TestIntegrationMulticastModuleRules(t *testing.T) {
 	alice.WaitFor(ma, "the later message", func(s *muctest.Stanza) bool { return s.Body() == "after" })
 	if n := alice.Count(ma, func(s *muctest.Stanza) bool { return s.Body() == "ok" }); n != 1 {
 		t.Errorf("alice got the multicast message %d times", n)
+	}
+}
+
+const (
+	multicastListStanzas = "bridge_muc_multicast_list_stanzas_total"
+	multicastListMisses  = "bridge_muc_multicast_list_misses_total"
+)
+
+// groupchatBodies lists, in arrival order, the bodies of the live (not
+// history) groupchat messages c received after mark whose body starts with
+// prefix.
+func groupchatBodies(c *muctest.Client, mark int, prefix string) []string {
+	var got []string
+	c.Count(mark, func(s *muctest.Stanza) bool {
+		if s.Name() == "message" && s.Attr("type") == "groupchat" && strings.HasPrefix(s.Body(), prefix) && s.Find("urn:xmpp:delay", "delay") == nil {
+			got = append(got, s.Body())
+		}
+		return false
+	})
+	return got
+}
+
+// listStep sends one groupchat and checks how it went to the server:
+// wantList is how many stanzas named a stored list instead of carrying
+// addresses (0: the full list went).
+func listStep(t *testing.T, reg *prometheus.Registry, room string, sender *muctest.Client, clients []*muctest.Client, body string, wantList float64) {
+	t.Helper()
+	l0 := counter(t, reg, multicastListStanzas)
+	groupchatAll(t, room, sender, clients, body, body)
+	if d := counter(t, reg, multicastListStanzas) - l0; d != wantList {
+		t.Errorf("%s: %v stanzas named the recipient list, want %v", body, d, wantList)
+	}
+}
+
+// TestIntegrationMulticastLists runs the recipient lists against the real
+// module: stored on first use, reused, replaced when someone joins or
+// leaves, and refused once the server has lost them (evicted here by
+// another component's lists), after which the copies still arrive once
+// each, in order, and the full list goes again.
+func TestIntegrationMulticastLists(t *testing.T) {
+	testpeer.Integration(t)
+	testpeer.Need(t, "prosody", "prosodyctl", "openssl")
+	testpeer.NeedPythonModule(t, "slixmpp")
+	p := muctest.NewProsody(t, muctest.ProsodyConfig{Components: []string{"lists.example.test", "flood.example.test"}})
+	reg := prometheus.NewRegistry()
+	muctest.StartService(t, p, p.Components[0], muc.Config{Registerer: reg, Logger: testLogger(t)})
+	room := "lists@" + p.Components[0]
+	var clients []*muctest.Client
+	for _, u := range []string{"lalice", "lbob", "lcarol", "ldave"} {
+		clients = append(clients, muctest.NewClient(t, p, u, "res"))
+	}
+	alice, bob, dave := clients[0], clients[1], clients[3]
+	inRoom := clients[:3]
+	for i, c := range inRoom {
+		if j := c.Join(room, fmt.Sprintf("n%d", i), muctest.JoinOptions{}); !j.OK {
+			t.Fatalf("%s's join: %s", c.JID, j.Error)
+		}
+	}
+	info, err := alice.Disco(p.Domain)
+	if err != nil {
+		t.Fatalf("disco#info on the server: %v", err)
+	}
+	found := false
+	for _, f := range info.FindAll("feature") {
+		found = found || f.Attr("var") == muc.NSList
+	}
+	if !found {
+		t.Fatalf("the server does not advertise %s: %s", muc.NSList, info.Raw)
+	}
+	// The message that makes the first multicast stanza stores the list.
+	warmUpMulticast(t, reg, room, alice, inRoom)
+	marks := make([]int, len(clients))
+	for i, c := range clients {
+		marks[i] = c.Mark()
+	}
+	listStep(t, reg, room, alice, inRoom, "l1", 1)
+	listStep(t, reg, room, bob, inRoom, "l2", 1)
+
+	// dave joins: the list changes, and he gets the next messages.
+	if j := dave.Join(room, "n3", muctest.JoinOptions{}); !j.OK {
+		t.Fatalf("dave's join: %s", j.Error)
+	}
+	listStep(t, reg, room, alice, clients, "l3", 0)
+	listStep(t, reg, room, alice, clients, "l4", 1)
+
+	// bob leaves: he gets nothing more.
+	bob.Send(`<presence to='` + room + `/n1' type='unavailable'/>`)
+	bob.WaitFor(marks[1], "bob's leaving", func(s *muctest.Stanza) bool { return s.Name() == "presence" && s.Attr("type") == "unavailable" })
+	stayers := []*muctest.Client{alice, clients[2], dave}
+	listStep(t, reg, room, alice, stayers, "l5", 0)
+	listStep(t, reg, room, alice, stayers, "l6", 1)
+
+	// Another component stores 10,000 lists (the module's default bound)
+	// of one recipient who does not exist (headlines to them are dropped),
+	// which evicts the room's list; a ping answered after them says the
+	// server has handled them all.
+	raw := dialRawComponent(t, p, p.Components[1])
+	var flood strings.Builder
+	for i := range 10000 {
+		fmt.Fprintf(&flood, `<message from='%s' to='%s' type='headline'><body>f</body><addresses xmlns='%s'><address type='bcc' jid='nobody@%s'/></addresses><list xmlns='%s' id='f%d' v='1'/></message>`,
+			p.Components[1], p.Domain, muc.NSAddress, p.Domain, muc.NSList, i)
+	}
+	flood.WriteString(`<iq type='get' id='flooded' from='` + p.Components[1] + `' to='` + p.Domain + `'><ping xmlns='urn:xmpp:ping'/></iq>`)
+	raw.conn.SetDeadline(time.Now().Add(2 * muctest.Timeout))
+	raw.write(t, flood.String())
+	for {
+		if n := raw.next(t); n.Attr("id") == "flooded" {
+			if n.Attr("type") != "result" {
+				t.Fatalf("the ping after the flood was answered %+v", n)
+			}
+			break
+		} else if n.Name() == "message" {
+			t.Fatalf("a flood stanza was refused: %+v", n)
+		}
+	}
+
+	// The module's rules for lists: one component cannot use another's
+	// (lists are kept per component host), a list needs an id and a
+	// version, and users may not name one.
+	for _, tc := range []struct{ id, list, cond string }{
+		{"other", `<list xmlns='` + muc.NSList + `' id='` + room + `' v='1'/>`, "item-not-found"},
+		{"nov", `<list xmlns='` + muc.NSList + `' id='f1'/>`, "bad-request"},
+	} {
+		raw.write(t, `<message from='`+p.Components[1]+`' to='`+p.Domain+`' type='headline' id='`+tc.id+`'><body>x</body>`+tc.list+`</message>`)
+		if n := raw.next(t); n.Attr("id") != tc.id || n.ErrorCondition() != tc.cond {
+			t.Errorf("%s: the server answered %+v, want %s", tc.id, n, tc.cond)
+		}
+	}
+	mark := alice.Mark()
+	alice.Send(`<message to='` + p.Domain + `' id='userlist'><body>x</body><list xmlns='` + muc.NSList + `' id='f1' v='1'/></message>`)
+	if r := alice.WaitFor(mark, "the list refusal", func(s *muctest.Stanza) bool { return s.Attr("id") == "userlist" }); r.ErrorCondition() != "forbidden" {
+		t.Errorf("a list from a user answered %s, want forbidden", r.Raw)
+	}
+
+	// The next message names the lost list: refused, resent as copies.
+	misses0 := counter(t, reg, multicastListMisses)
+	listStep(t, reg, room, alice, stayers, "l7", 1)
+	deadline := time.Now().Add(muctest.Timeout)
+	for counter(t, reg, multicastListMisses) == misses0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the server never refused the evicted list")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	listStep(t, reg, room, alice, stayers, "l8", 0)
+	listStep(t, reg, room, alice, stayers, "l9", 1)
+	if n := counter(t, reg, "bridge_muc_multicast_refused_total"); n != 1 {
+		t.Errorf("%v multicast stanzas refused, want the one naming the lost list", n)
+	}
+
+	// Everyone got each message once, in order; bob nothing after he left,
+	// dave nothing before he joined.
+	for i, c := range clients {
+		want := []string{"l1", "l2", "l3", "l4", "l5", "l6", "l7", "l8", "l9"}
+		switch c {
+		case bob:
+			want = want[:4]
+		case dave:
+			want = want[2:]
+		}
+		if got := groupchatBodies(c, marks[i], "l"); !slices.Equal(got, want) {
+			t.Errorf("%s got %q, want %q", c.JID, got, want)
+		}
+	}
+}
+
+// TestIntegrationMulticastListsRestart restarts Prosody, which forgets
+// every list: the service, which lost the link, starts over with full
+// lists, and nothing is lost or doubled.
+func TestIntegrationMulticastListsRestart(t *testing.T) {
+	testpeer.Integration(t)
+	testpeer.Need(t, "prosody", "prosodyctl", "openssl")
+	testpeer.NeedPythonModule(t, "slixmpp")
+	p := muctest.NewProsody(t, muctest.ProsodyConfig{})
+	reg := prometheus.NewRegistry()
+	svc, _ := muctest.StartService(t, p, p.Components[0], muc.Config{Registerer: reg, Logger: testLogger(t)})
+	room := "restart@" + p.Components[0]
+	join := func(prefix string) []*muctest.Client {
+		var cs []*muctest.Client
+		for i := range 2 {
+			c := muctest.NewClient(t, p, fmt.Sprintf("%s%d", prefix, i), "res")
+			if j := c.Join(room, fmt.Sprintf("%s%d", prefix, i), muctest.JoinOptions{}); !j.OK {
+				t.Fatalf("%s's join: %s", c.JID, j.Error)
+			}
+			cs = append(cs, c)
+		}
+		return cs
+	}
+	before := join("rb")
+	warmUpMulticast(t, reg, room, before[0], before)
+	listStep(t, reg, room, before[0], before, "r1", 1)
+
+	if err := p.Restart(); err != nil {
+		t.Fatalf("restarting prosody: %v", err)
+	}
+	deadline := time.Now().Add(muctest.Timeout)
+	for counter(t, reg, "bridge_muc_reconnects_total") < 1 || !svc.Ready() {
+		if time.Now().After(deadline) {
+			t.Fatal("no reconnect after the prosody restart")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	after := join("ra")
+	marks := []int{after[0].Mark(), after[1].Mark()}
+	// Discovery again (the link is new), then the full list, then its name.
+	s0 := counter(t, reg, multicastStanzas)
+	for i := 0; counter(t, reg, multicastStanzas) == s0; i++ {
+		if i > 100 {
+			t.Fatal("no multicast after the restart")
+		}
+		groupchatAll(t, room, after[0], after, fmt.Sprintf("rw%d", i), fmt.Sprintf("r-warm %d", i))
+	}
+	listStep(t, reg, room, after[0], after, "r2", 1)
+	if n := counter(t, reg, multicastListMisses); n != 0 {
+		t.Errorf("%v stanzas named a list the restarted server never had", n)
+	}
+	for i, c := range after {
+		got := groupchatBodies(c, marks[i], "r")
+		if len(got) == 0 || got[len(got)-1] != "r2" || slices.Index(got, "r2") != len(got)-1 {
+			t.Errorf("%s got %q", c.JID, got)
+		}
+		seen := map[string]bool{}
+		for _, b := range got {
+			if seen[b] {
+				t.Errorf("%s got %q twice", c.JID, b)
+			}
+			seen[b] = true
+		}
 	}
 }

@@ -109,7 +109,10 @@ func (s *Service) broadcastMessage(r *room, sender *occupant, in *element, histo
 // fanOut sends msg (without a to) to every real occupant. The copies share
 // msg's children, which nothing changes once queued; only the top element,
 // whose to differs, is copied. Occupants at a domain whose server takes
-// multicast get one stanza for all of them (multicast.go).
+// multicast get one stanza for all of them (multicast.go), which names
+// the room's list of them when the server keeps lists; only a message to
+// every real occupant may come here, since the list is compared with
+// what the server holds, a subset would replace it.
 func (s *Service) fanOut(r *room, msg *element) {
 	var groups map[string][]string // domain → JIDs, for multicast
 	var order []string             // domains in order of first appearance
@@ -131,7 +134,7 @@ func (s *Service) fanOut(r *room, msg *element) {
 	}
 	for _, d := range order {
 		if jids := groups[d]; len(jids) >= 2 {
-			s.sendMulticast(msg, d, jids)
+			s.sendMulticast(msg, r.bare, d, jids)
 		} else {
 			s.send(copyTo(msg, jids[0]))
 		}

@@ -18,6 +18,10 @@ type metrics struct {
 	multicastStanzas prometheus.Counter
 	multicastCopies  prometheus.Counter
 	multicastRefused prometheus.Counter
+	// Recipient lists (multicast.go): stanzas that named a stored list
+	// instead of carrying addresses, and those the server no longer had.
+	multicastListStanzas prometheus.Counter
+	multicastListMisses  prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -61,8 +65,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		multicastRefused: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "bridge_muc_multicast_refused_total", Help: "Multicast stanzas the server answered with an error (the domain then gets copies one by one).",
 		}),
+		multicastListStanzas: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "bridge_muc_multicast_list_stanzas_total", Help: "Multicast stanzas that named a recipient list the server keeps instead of carrying the addresses.",
+		}),
+		multicastListMisses: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "bridge_muc_multicast_list_misses_total", Help: "Multicast stanzas refused because the server no longer had their recipient list (resent as copies; the full list goes next time).",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.rooms, m.occupants, m.stanzasIn, m.stanzasOut, m.errors, m.reconnects, m.linkUp, m.dropped, m.eventsQueue, m.multicastStanzas, m.multicastCopies, m.multicastRefused} {
+	for _, c := range []prometheus.Collector{m.rooms, m.occupants, m.stanzasIn, m.stanzasOut, m.errors, m.reconnects, m.linkUp, m.dropped, m.eventsQueue, m.multicastStanzas, m.multicastCopies, m.multicastRefused, m.multicastListStanzas, m.multicastListMisses} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -2,6 +2,8 @@ package muc
 
 import (
 	"encoding/xml"
+	"slices"
+	"strconv"
 	"time"
 
 	"mellium.im/xmpp/jid"
@@ -16,11 +18,25 @@ import (
 // <addresses/> with a bcc <address/> per occupant, and the server delivers
 // one copy to each, without the addresses element. Until a domain has
 // answered the disco#info query (and for domains that do not support it)
-// copies go one by one, as before. See docs/design/05_muc.md.
+// copies go one by one, as before.
+//
+// When the domain also advertises NSList, each (room, domain) recipient
+// list gets a name (the room's bare JID) and a version; the first stanza of
+// a version carries the addresses and a <list/>, which the server stores,
+// and later ones only the <list/>, so the server parses no addresses at
+// all. A server that no longer has that version (evicted, restarted)
+// refuses with item-not-found; the copies then go one by one and the next
+// stanza carries the full list again. See docs/design/05_muc.md.
 
 // NSAddress is XEP-0033's namespace, which a server advertises in its
 // disco#info when it accepts multicast from the component.
 const NSAddress = "http://jabber.org/protocol/address"
+
+// NSList is the namespace of the project's recipient lists
+// (deploy/k8s/base/prosody-modules/mod_cusax_multicast.lua): a server
+// advertising it remembers a multicast stanza's recipients under a name and
+// version, so later stanzas to the same recipients carry no addresses.
+const NSList = "urn:cusax:multicast:list:0"
 
 const (
 	// maxPendingDisco bounds the disco#info queries in flight; one per new
@@ -40,22 +56,41 @@ const (
 	// about 800 recipients per stanza.
 	maxAddressBytes = 64 * 1024
 	// keptMulticasts is how many recent multicast stanzas are kept to be
-	// resent copy by copy if the server refuses them.
-	keptMulticasts = 32
+	// resent copy by copy if the server refuses them. Stanzas naming a
+	// list that the server lost are all refused, back to back, so this
+	// covers what may be in flight in a burst.
+	keptMulticasts = 256
+	// maxLists bounds the recipient lists remembered per link session
+	// (one per room and recipient domain); beyond it the oldest is
+	// forgotten, and its next use sends the full list.
+	maxLists = 10000
 )
 
 // domainMulticast is what the service knows of one recipient domain.
 type domainMulticast struct {
 	supported bool
+	lists     bool      // the server also keeps named recipient lists (NSList)
 	askID     string    // the disco#info query in flight, if any
 	askedAt   time.Time // when it was sent
 	retryAt   time.Time // after a timeout: when to ask again
 }
 
-// sentMulticast is a recent multicast stanza, kept for the fallback.
+// sentMulticast is a recent multicast stanza, kept for the fallback: the
+// message without to, and the recipients it stood for.
 type sentMulticast struct {
-	domain, id string
-	msg        *element
+	domain, id, from string
+	msg              *element
+	jids             []string
+	list             string // listKey, when it named a list
+	v                uint64 // and that list's version
+	listOnly         bool   // it carried the list's name but no addresses
+}
+
+// sentList is what the server was last told a (room, domain) list holds.
+type sentList struct {
+	v    uint64
+	jids []string
+	seq  uint64 // when last used, for dropping the oldest beyond maxLists
 }
 
 // multicastState is the per-link-session knowledge, guarded by Service.mu
@@ -66,7 +101,16 @@ type multicastState struct {
 	pending map[string]string // our disco#info id → domain
 	recent  [keptMulticasts]sentMulticast
 	next    int
+	// lists are the recipient lists the server was given, by listKey.
+	lists map[string]*sentList
+	// version numbers every list this session: a version is never reused,
+	// so a stale (id, v) on the server never matches a different list.
+	version uint64
+	seq     uint64
 }
+
+// listKey names the list of room's recipients at domain.
+func listKey(room, domain string) string { return room + " " + domain }
 
 // reset forgets everything learnt on the link that ended.
 func (m *multicastState) reset() { *m = multicastState{} }
@@ -161,19 +205,28 @@ func (s *Service) multicastDiscoReply(in *element, from jid.JID) bool {
 				if f.Name.Local == "feature" && f.attr("var") == NSAddress {
 					d.supported = true
 				}
+				if f.Name.Local == "feature" && f.attr("var") == NSList {
+					d.lists = true
+				}
 			}
 		}
 	}
-	s.log.Info("recipient domain multicast support", "domain", domain, "multicast", d.supported)
+	d.lists = d.lists && d.supported
+	s.log.Info("recipient domain multicast support", "domain", domain, "multicast", d.supported, "lists", d.lists)
 	return true
 }
 
 // multicastBounce handles an error reply from a domain to one of our
-// multicast stanzas (the server refused it: too many addresses, a module
-// unloaded, …). The domain is served copy by copy from then on (until it
-// is asked again after discoRetry), and the refused stanza, if still kept,
-// is resent that way. It reports false for errors from anyone else, which
-// are bounces from occupants. Called under s.mu.
+// multicast stanzas. A stanza naming a recipient list the server no longer
+// has (item-not-found) only costs that list: it is sent in full next time.
+// Any other refusal (too many addresses, a module unloaded, …) serves the
+// domain copy by copy from then on (until it is asked again after
+// discoRetry). Either way the refused stanza, if still kept, is resent as
+// copies, and so is every later kept stanza naming the same list version
+// without its addresses: the server refuses those too, and resending them
+// now, back to back, keeps each recipient's order. Their own refusals,
+// arriving later, then find nothing to resend. It reports false for errors
+// from anyone else, which are bounces from occupants. Called under s.mu.
 func (s *Service) multicastBounce(in *element, from jid.JID) bool {
 	m := &s.mcast
 	domain := from.String()
@@ -181,60 +234,162 @@ func (s *Service) multicastBounce(in *element, from jid.JID) bool {
 	if d == nil || from.Localpart() != "" || from.Resourcepart() != "" {
 		return false
 	}
-	if d.supported {
-		cond, text := stanzaErrorOf(in)
+	s.m.multicastRefused.Inc()
+	// The newest kept stanza with the error's id, preferably one from the
+	// occupant the error goes back to (ids come from clients and may
+	// repeat); the server prepped that JID, so it may differ from ours in
+	// form, and the id alone decides then, as it did before lists.
+	id, to := in.attr("id"), in.attr("to")
+	k := -1
+	for pass := 0; pass < 2 && k < 0; pass++ {
+		for i := range m.recent {
+			j := (m.next - 1 - i + 2*keptMulticasts) % keptMulticasts
+			sm := &m.recent[j]
+			if sm.msg != nil && sm.domain == domain && sm.id == id && (pass == 1 || sm.from == to) {
+				k = j
+				break
+			}
+		}
+	}
+	cond, text := stanzaErrorOf(in)
+	var sm sentMulticast
+	if k >= 0 {
+		sm = m.recent[k]
+	}
+	switch {
+	case cond == "item-not-found" && (sm.listOnly || (k < 0 && d.lists)):
+		// The server lost a list. The later stanzas naming it, resent
+		// with the first refused, come here too and find nothing kept.
+		s.m.multicastListMisses.Inc()
+		s.log.Debug("the server does not have a recipient list; sending it in full next time", "domain", domain, "list", sm.list, "v", sm.v)
+	case d.supported:
 		s.log.Warn("the server refused a multicast stanza; sending copies one by one", "domain", domain, "condition", cond, "text", text)
-		d.supported = false
+		d.supported, d.lists = false, false
 		d.retryAt = s.now().Add(discoRetry)
 	}
-	s.m.multicastRefused.Inc()
-	id := in.attr("id")
-	for i := range m.recent {
-		k := (m.next - 1 - i + 2*keptMulticasts) % keptMulticasts
-		sm := m.recent[k]
-		if sm.msg == nil || sm.domain != domain || sm.id != id {
+	if k < 0 {
+		return true
+	}
+	if sm.list != "" {
+		if l := m.lists[sm.list]; l != nil && l.v == sm.v {
+			delete(m.lists, sm.list)
+		}
+	}
+	// Resend the refused stanza, then the later ones doomed with it, in
+	// the order they were sent.
+	for i := 0; i < keptMulticasts; i++ {
+		j := (k + i) % keptMulticasts
+		if j == m.next && i > 0 {
+			break
+		}
+		r := &m.recent[j]
+		if r.msg == nil || (i > 0 && !(r.listOnly && r.list == sm.list && r.v == sm.v && sm.list != "")) {
 			continue
 		}
-		m.recent[k] = sentMulticast{}
-		top, jids := splitMulticast(sm.msg)
-		for _, j := range jids {
-			s.send(copyTo(top, j))
+		for _, to := range r.jids {
+			s.send(copyTo(r.msg, to))
 		}
-		break
+		*r = sentMulticast{}
 	}
 	return true
 }
 
 // sendMulticast queues msg (without a to) for jids, all at domain, as
-// multicast stanzas of at most maxAddressBytes of addresses each.
-func (s *Service) sendMulticast(msg *element, domain string, jids []string) {
+// multicast stanzas of at most maxAddressBytes of addresses each. When the
+// server keeps recipient lists and the group fits one stanza, the stanza
+// names room's list at domain: with the addresses the first time the list
+// has this content, without them afterwards.
+func (s *Service) sendMulticast(msg *element, room, domain string, jids []string) {
 	// Children of msg are shared with the per-copy path and history, so
 	// the payload is referenced, never changed. An addresses element a
 	// client put in its message is left out: the server must read ours.
-	payload := make([]any, 0, len(msg.Nodes)+1)
+	payload := make([]any, 0, len(msg.Nodes)+2)
 	for _, n := range msg.Nodes {
-		if c, ok := n.(*element); ok && c.Name.Space == NSAddress {
+		if c, ok := n.(*element); ok && (c.Name.Space == NSAddress || c.Name.Space == NSList) {
 			continue
 		}
 		payload = append(payload, n)
 	}
+	m := &s.mcast
+	size := 0
+	for _, j := range jids {
+		size += addressSize(j)
+	}
+	if d := m.domains[domain]; d != nil && d.lists && size <= maxAddressBytes {
+		key := listKey(room, domain)
+		l := m.lists[key]
+		full := l == nil || !slices.Equal(l.jids, jids)
+		if full {
+			if l == nil {
+				if len(m.lists) >= maxLists {
+					m.dropOldestList()
+				}
+				if m.lists == nil {
+					m.lists = map[string]*sentList{}
+				}
+				l = &sentList{}
+				m.lists[key] = l
+			}
+			m.version++
+			l.v, l.jids = m.version, jids
+		}
+		m.seq++
+		l.seq = m.seq
+		mc := copyTo(msg, domain)
+		mc.Nodes = payload[:len(payload):len(payload)]
+		if full {
+			mc.Nodes = append(mc.Nodes, addressesOf(jids))
+		} else {
+			s.m.multicastListStanzas.Inc()
+		}
+		mc.Nodes = append(mc.Nodes, newElem(NSList, "list", "id", room, "v", strconv.FormatUint(l.v, 10)))
+		s.send(mc)
+		s.keepMulticast(sentMulticast{domain: domain, id: msg.attr("id"), from: msg.attr("from"), msg: msg, jids: jids, list: key, v: l.v, listOnly: !full})
+		return
+	}
 	for len(jids) > 0 {
-		addrs := newElem(NSAddress, "addresses")
 		size := 0
 		n := 0
 		for ; n < len(jids) && (n == 0 || size+addressSize(jids[n]) <= maxAddressBytes); n++ {
 			size += addressSize(jids[n])
-			addrs.Nodes = append(addrs.Nodes, newElem(NSAddress, "address", "type", "bcc", "jid", jids[n]))
 		}
 		mc := copyTo(msg, domain)
-		mc.Nodes = append(payload[:len(payload):len(payload)], addrs)
+		mc.Nodes = append(payload[:len(payload):len(payload)], addressesOf(jids[:n]))
 		s.send(mc)
-		s.m.multicastStanzas.Inc()
-		s.m.multicastCopies.Add(float64(n))
-		s.mcast.recent[s.mcast.next] = sentMulticast{domain: domain, id: msg.attr("id"), msg: mc}
-		s.mcast.next = (s.mcast.next + 1) % keptMulticasts
+		s.keepMulticast(sentMulticast{domain: domain, id: msg.attr("id"), from: msg.attr("from"), msg: msg, jids: jids[:n]})
 		jids = jids[n:]
 	}
+}
+
+// addressesOf is the XEP-0033 element with a bcc address per JID.
+func addressesOf(jids []string) *element {
+	addrs := newElem(NSAddress, "addresses")
+	addrs.Nodes = make([]any, 0, len(jids))
+	for _, j := range jids {
+		addrs.Nodes = append(addrs.Nodes, newElem(NSAddress, "address", "type", "bcc", "jid", j))
+	}
+	return addrs
+}
+
+// keepMulticast counts a multicast stanza just queued and keeps it for the
+// fallback.
+func (s *Service) keepMulticast(sm sentMulticast) {
+	s.m.multicastStanzas.Inc()
+	s.m.multicastCopies.Add(float64(len(sm.jids)))
+	s.mcast.recent[s.mcast.next] = sm
+	s.mcast.next = (s.mcast.next + 1) % keptMulticasts
+}
+
+// dropOldestList forgets the least recently used list; its next use sends
+// the full list again, under a new version.
+func (m *multicastState) dropOldestList() {
+	oldest, key := uint64(0), ""
+	for k, l := range m.lists {
+		if key == "" || l.seq < oldest {
+			oldest, key = l.seq, k
+		}
+	}
+	delete(m.lists, key)
 }
 
 // addressSize is about what one <address/> takes on the wire: the markup
@@ -249,30 +404,8 @@ func copyTo(msg *element, to string) *element {
 	return m
 }
 
-// splitMulticast takes a multicast stanza apart: its top without to or
-// addresses, and the bcc JIDs.
-func splitMulticast(mc *element) (*element, []string) {
-	top := &element{Name: mc.Name}
-	for _, a := range mc.Attr {
-		if a.Name.Local != "to" || a.Name.Space != "" {
-			top.Attr = append(top.Attr, a)
-		}
-	}
-	var jids []string
-	for _, n := range mc.Nodes {
-		if c, ok := n.(*element); ok && c.Name.Space == NSAddress && c.Name.Local == "addresses" {
-			for _, a := range c.children() {
-				jids = append(jids, a.attr("jid"))
-			}
-			continue
-		}
-		top.Nodes = append(top.Nodes, n)
-	}
-	return top, jids
-}
-
 // isMulticast reports whether e is a multicast stanza of ours (its last
-// child is the addresses element sendMulticast adds). The writer's
+// child is the addresses or list element sendMulticast adds). The writer's
 // per-recipient grouping must not move stanzas across it: it stands for
 // many recipients.
 func isMulticast(e *element) bool {
@@ -280,5 +413,5 @@ func isMulticast(e *element) bool {
 		return false
 	}
 	c, ok := e.Nodes[len(e.Nodes)-1].(*element)
-	return ok && c.Name.Space == NSAddress && c.Name.Local == "addresses"
+	return ok && ((c.Name.Space == NSAddress && c.Name.Local == "addresses") || (c.Name.Space == NSList && c.Name.Local == "list"))
 }

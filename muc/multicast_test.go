@@ -363,7 +363,8 @@ func TestGroupByRecipientKeepsMulticastInPlace(t *testing.T) {
 }
 
 // FuzzMulticast feeds a stanza to a service that multicasts to example.test
-// and has a query to other.test in flight, then checks that a groupchat
+// (naming a recipient list it gave the server) and has a query to other.test
+// in flight, then checks that a groupchat
 // still reaches every occupant exactly once, by copy or by bcc, and that
 // everything sent parses.
 func FuzzMulticast(f *testing.F) {
@@ -373,6 +374,10 @@ func FuzzMulticast(f *testing.F) {
 		`<iq type='result' from='evil.test' to='conference.example.test' id='q-other'/>`,
 		`<message type='error' from='example.test' to='standup@conference.example.test/alice' id='g1'><error type='modify'><policy-violation xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>`,
 		`<message type='error' from='example.test/x' to='standup@conference.example.test/alice'/>`,
+		`<message type='error' from='example.test' to='standup@conference.example.test/alice' id='g1'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>`,
+		`<message type='error' from='example.test' id='g1'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>`,
+		`<message from='bob@example.test/b' to='standup@conference.example.test' type='groupchat' id='g3'><body>x</body><list xmlns='urn:cusax:multicast:list:0' id='standup@conference.example.test' v='1'/></message>`,
+		`<presence from='carl@example.test/c' to='standup@conference.example.test/carl'><x xmlns='http://jabber.org/protocol/muc'/></presence>`,
 		`<message from='bob@example.test/b' to='standup@conference.example.test' type='groupchat' id='g2'><body>x</body><addresses xmlns='http://jabber.org/protocol/address'><address type='bcc' jid='eve@example.test'/></addresses></message>`,
 		`<presence from='olga@other.test/o' to='standup@conference.example.test/olga' type='unavailable'/>`,
 	} {
@@ -391,13 +396,15 @@ func FuzzMulticast(f *testing.F) {
 			return h.in(`<message from='alice@example.test/a' to='` + testRoom + `' type='groupchat' id='` + id + `'><body>b</body></message>`)
 		}
 		q := discoQueries(group("g0"))
-		answerDisco(h, "example.test", q["example.test"], true)
+		answerDiscoLists(h, "example.test", q["example.test"])
 		// Give the other.test query a known id, as the seeds use.
 		d := h.s.mcast.domains["other.test"]
 		delete(h.s.mcast.pending, d.askID)
 		d.askID = "q-other"
 		h.s.mcast.pending["q-other"] = "other.test"
-		group("g1")
+		srv := &fakeListServer{}
+		srv.route(t, group("g1")) // the full list
+		srv.route(t, group("g1")) // its name only
 
 		h.s.handle(in)
 		for _, o := range h.s.takeOut() {
@@ -406,17 +413,12 @@ func FuzzMulticast(f *testing.F) {
 			}
 		}
 		reached := map[string]int{}
-		for _, o := range group("g2") {
-			if o.Name.Local != "message" {
-				continue
-			}
-			if a := bcc(o); a != nil {
-				for _, j := range a {
-					reached[j]++
-				}
-			} else {
-				reached[o.attr("to")]++
-			}
+		copies, refusals := srv.route(t, group("g2"))
+		if len(refusals) != 0 {
+			t.Fatalf("the server refused %v after %q", refusals, data)
+		}
+		for _, c := range copies {
+			reached[c.to]++
 		}
 		r := h.s.rooms["standup"]
 		if r == nil {
@@ -429,6 +431,353 @@ func FuzzMulticast(f *testing.F) {
 		}
 		if len(reached) != len(r.occ) {
 			t.Fatalf("reached %v, occupants %d, after %q", reached, len(r.occ), data)
+		}
+	})
+}
+
+// answerDiscoLists feeds the server's disco#info result advertising
+// multicast and recipient lists.
+func answerDiscoLists(h *harness, from, id string) {
+	h.t.Helper()
+	if out := h.in(`<iq type='result' from='` + from + `' to='` + testDomain + `' id='` + id + `'><query xmlns='http://jabber.org/protocol/disco#info'>` +
+		`<feature var='http://jabber.org/protocol/address'/><feature var='urn:cusax:multicast:list:0'/></query></iq>`); len(out) != 0 {
+		h.t.Fatalf("the disco#info answer was answered: %v", out)
+	}
+}
+
+// fakeListServer does what mod_cusax_multicast does with what the service
+// sends: it stores named lists, expands stanzas naming a stored list, and
+// refuses (item-not-found) those naming one it does not have.
+type fakeListServer struct {
+	lists map[string]fakeList // list id → what was stored
+}
+
+type fakeList struct {
+	v    string
+	jids []string
+}
+
+// delivery is one copy the server (or the service, by itself) delivered.
+type delivery struct{ to, id string }
+
+// route returns the copies delivered from out, in order, and the error
+// replies the server sends back for refused stanzas.
+func (f *fakeListServer) route(t *testing.T, out []*element) (copies []delivery, refusals []string) {
+	t.Helper()
+	if f.lists == nil {
+		f.lists = map[string]fakeList{}
+	}
+	for _, e := range out {
+		if e.Name.Local != "message" {
+			continue
+		}
+		to, id := e.attr("to"), e.attr("id")
+		l := e.child(NSList, "list")
+		addrs := e.child(NSAddress, "addresses")
+		if addrs == nil && l == nil {
+			copies = append(copies, delivery{to, id})
+			continue
+		}
+		if strings.Contains(to, "@") || strings.Contains(to, "/") {
+			t.Fatalf("a multicast stanza to %q", to)
+		}
+		if addrs != nil {
+			jids := bcc(e)
+			if l != nil {
+				f.lists[l.attr("id")] = fakeList{l.attr("v"), jids}
+			}
+			for _, j := range jids {
+				copies = append(copies, delivery{j, id})
+			}
+			continue
+		}
+		stored, ok := f.lists[l.attr("id")]
+		if !ok || stored.v != l.attr("v") {
+			refusals = append(refusals, `<message type='error' from='`+to+`' to='`+e.attr("from")+`' id='`+id+`'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>`)
+			continue
+		}
+		for _, j := range stored.jids {
+			copies = append(copies, delivery{j, id})
+		}
+	}
+	return copies, refusals
+}
+
+// listHarness is a room at example.test, whose server keeps lists, with
+// the given occupants (JID/nick pairs) and discovery done.
+func listHarness(t *testing.T, occupants ...string) *harness {
+	t.Helper()
+	h, _ := multicastHarness(t, nil)
+	for i := 0; i < len(occupants); i += 2 {
+		h.join(occupants[i], occupants[i+1])
+	}
+	q := discoQueries(h.in(`<message from='` + occupants[0] + `' to='` + testRoom + `' type='groupchat' id='warm'><body>w</body></message>`))
+	answerDiscoLists(h, "example.test", q["example.test"])
+	return h
+}
+
+// listForm says how a stanza went: "copy", "full" (addresses and a list),
+// "list" (the list's name only) or "addresses" (no list).
+func listForm(e *element) string {
+	a, l := e.child(NSAddress, "addresses") != nil, e.child(NSList, "list") != nil
+	switch {
+	case a && l:
+		return "full"
+	case l:
+		return "list"
+	case a:
+		return "addresses"
+	}
+	return "copy"
+}
+
+func TestMulticastListVersions(t *testing.T) {
+	h := listHarness(t, "alice@example.test/a", "alice", "bob@example.test/b", "bob", "carol@example.test/c", "carol")
+	srv := &fakeListServer{}
+	var lastV string
+	for i, step := range []struct {
+		name    string
+		change  string // a stanza changing the room first, if any
+		form    string // how the groupchat goes
+		newV    bool   // under a new version
+		members []string
+	}{
+		{"first use", "", "full", true, []string{"alice", "bob", "carol"}},
+		{"reused", "", "list", false, []string{"alice", "bob", "carol"}},
+		{"reused again", "", "list", false, []string{"alice", "bob", "carol"}},
+		{"dave joins", `<presence from='dave@example.test/d' to='` + testRoom + `/dave'><x xmlns='http://jabber.org/protocol/muc'/></presence>`, "full", true, []string{"alice", "bob", "carol", "dave"}},
+		{"dave's list reused", "", "list", false, []string{"alice", "bob", "carol", "dave"}},
+		{"bob leaves", `<presence from='bob@example.test/b' to='` + testRoom + `/bob' type='unavailable'/>`, "full", true, []string{"alice", "carol", "dave"}},
+		{"without bob", "", "list", false, []string{"alice", "carol", "dave"}},
+		{"carol becomes zoe", `<presence from='carol@example.test/c' to='` + testRoom + `/zoe'/>`, "full", true, []string{"alice", "carol", "dave"}},
+		{"after the nick change", "", "list", false, []string{"alice", "carol", "dave"}},
+		{"someone elsewhere joins", `<presence from='sam@solo.test/s' to='` + testRoom + `/sam'><x xmlns='http://jabber.org/protocol/muc'/></presence>`, "list", false, []string{"alice", "carol", "dave", "sam"}},
+	} {
+		if step.change != "" {
+			// Presence goes to each occupant by itself, never by list.
+			for _, e := range h.in(step.change) {
+				if f := listForm(e); f != "copy" {
+					t.Errorf("%s: a %s went as %s", step.name, e.Name.Local, f)
+				}
+			}
+		}
+		id := fmt.Sprintf("v%d", i)
+		out := h.in(`<message from='alice@example.test/a' to='` + testRoom + `' type='groupchat' id='` + id + `'><body>b</body></message>`)
+		var mc *element
+		for _, e := range messages(out) {
+			if e.attr("to") == "example.test" {
+				mc = e
+			}
+		}
+		if mc == nil {
+			t.Fatalf("%s: no multicast stanza in %v", step.name, out)
+		}
+		if f := listForm(mc); f != step.form {
+			t.Errorf("%s: sent as %s, want %s: %s", step.name, f, step.form, mc)
+		}
+		l := mc.child(NSList, "list")
+		if l.attr("id") != testRoom || l.attr("v") == "" {
+			t.Errorf("%s: list element %s", step.name, l)
+		}
+		if (l.attr("v") != lastV) != step.newV {
+			t.Errorf("%s: version %q after %q, want a new one: %v", step.name, l.attr("v"), lastV, step.newV)
+		}
+		lastV = l.attr("v")
+		copies, refusals := srv.route(t, out)
+		if len(refusals) != 0 {
+			t.Fatalf("%s: the server refused %v", step.name, refusals)
+		}
+		got := map[string]int{}
+		for _, c := range copies {
+			got[strings.SplitN(c.to, "@", 2)[0]]++
+		}
+		for _, m := range step.members {
+			if got[m] != 1 {
+				t.Errorf("%s: %s got %d copies", step.name, m, got[m])
+			}
+		}
+		if len(got) != len(step.members) {
+			t.Errorf("%s: copies to %v, want %v", step.name, got, step.members)
+		}
+	}
+	if n := readCounter(h.s.m.multicastListStanzas); n != 6 {
+		t.Errorf("bridge_muc_multicast_list_stanzas_total = %v, want 6", n)
+	}
+}
+
+func TestMulticastListRefusedFallsBack(t *testing.T) {
+	h := listHarness(t, "alice@example.test/a", "alice", "bob@example.test/b", "bob")
+	srv := &fakeListServer{}
+	msg := func(id string) []*element {
+		return h.in(`<message from='alice@example.test/a' to='` + testRoom + `' type='groupchat' id='` + id + `'><body>` + id + `</body></message>`)
+	}
+	var delivered []delivery
+	deliver := func(out []*element) []string {
+		c, r := srv.route(t, out)
+		delivered = append(delivered, c...)
+		return r
+	}
+	if r := deliver(msg("m1")); len(r) != 0 {
+		t.Fatalf("refused %v", r)
+	}
+	// The server loses the list (evicted, module reloaded) while three
+	// stanzas naming it are in flight: all three are refused.
+	srv.lists = nil
+	var refusals []string
+	for _, id := range []string{"m2", "m3", "m4"} {
+		refusals = append(refusals, deliver(msg(id))...)
+	}
+	if len(refusals) != 3 {
+		t.Fatalf("%d refusals, want 3", len(refusals))
+	}
+	// The first refusal resends all three as copies, in order; the later
+	// refusals find them resent.
+	for i, r := range refusals {
+		out := h.in(r)
+		if i > 0 {
+			if len(out) != 0 {
+				t.Errorf("refusal %d resent %v", i, out)
+			}
+			continue
+		}
+		var got []string
+		for _, e := range out {
+			if listForm(e) != "copy" {
+				t.Errorf("resent as %s: %s", listForm(e), e)
+			}
+			got = append(got, e.attr("id")+">"+e.attr("to"))
+		}
+		want := []string{"m2>alice@example.test/a", "m2>bob@example.test/b", "m3>alice@example.test/a", "m3>bob@example.test/b", "m4>alice@example.test/a", "m4>bob@example.test/b"}
+		if !slices.Equal(got, want) {
+			t.Errorf("resent %q, want %q", got, want)
+		}
+		deliver(out)
+	}
+	if n := readCounter(h.s.m.multicastListMisses); n != 3 {
+		t.Errorf("bridge_muc_multicast_list_misses_total = %v, want 3", n)
+	}
+	if !h.s.mcast.domains["example.test"].supported || !h.s.mcast.domains["example.test"].lists {
+		t.Fatal("a lost list turned multicast off for the domain")
+	}
+	// The next stanza carries the full list again, the one after names it.
+	for _, tc := range []struct{ id, form string }{{"m5", "full"}, {"m6", "list"}} {
+		out := msg(tc.id)
+		if len(out) != 1 || listForm(out[0]) != tc.form {
+			t.Fatalf("%s: %v, want one %s stanza", tc.id, out, tc.form)
+		}
+		if r := deliver(out); len(r) != 0 {
+			t.Fatalf("%s refused", tc.id)
+		}
+	}
+	// Every message reached each occupant once, in order.
+	for _, who := range []string{"alice@example.test/a", "bob@example.test/b"} {
+		var ids []string
+		for _, d := range delivered {
+			if d.to == who {
+				ids = append(ids, d.id)
+			}
+		}
+		if want := []string{"m1", "m2", "m3", "m4", "m5", "m6"}; !slices.Equal(ids, want) {
+			t.Errorf("%s got %q, want %q", who, ids, want)
+		}
+	}
+}
+
+func TestMulticastListOtherRefusal(t *testing.T) {
+	// A refusal other than item-not-found (here of the stanza storing the
+	// list) turns the domain to copies, and the stanzas naming that list
+	// after it are resent with it.
+	h := listHarness(t, "alice@example.test/a", "alice", "bob@example.test/b", "bob")
+	msg := func(id string) []*element {
+		return h.in(`<message from='alice@example.test/a' to='` + testRoom + `' type='groupchat' id='` + id + `'><body>` + id + `</body></message>`)
+	}
+	if out := msg("m1"); len(out) != 1 || listForm(out[0]) != "full" {
+		t.Fatalf("m1: %v", out)
+	}
+	if out := msg("m2"); len(out) != 1 || listForm(out[0]) != "list" {
+		t.Fatalf("m2: %v", out)
+	}
+	out := h.in(`<message type='error' from='example.test' to='` + testRoom + `/alice' id='m1'><error type='modify'><policy-violation xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>`)
+	var got []string
+	for _, e := range out {
+		got = append(got, e.attr("id")+">"+e.attr("to"))
+	}
+	if want := []string{"m1>alice@example.test/a", "m1>bob@example.test/b", "m2>alice@example.test/a", "m2>bob@example.test/b"}; !slices.Equal(got, want) {
+		t.Errorf("resent %q, want %q", got, want)
+	}
+	if h.s.mcast.domains["example.test"].supported {
+		t.Error("the domain still multicasts after a refusal")
+	}
+	if out := msg("m3"); len(out) != 2 || listForm(out[0]) != "copy" {
+		t.Errorf("m3: %v", out)
+	}
+	// m2's own refusal comes later and finds nothing to resend.
+	if out := h.in(`<message type='error' from='example.test' to='` + testRoom + `/alice' id='m2'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>`); len(out) != 0 {
+		t.Errorf("m2's refusal resent %v", out)
+	}
+}
+
+func TestMulticastListResetOnLinkLoss(t *testing.T) {
+	h := listHarness(t, "alice@example.test/a", "alice", "bob@example.test/b", "bob")
+	h.in(`<message from='alice@example.test/a' to='` + testRoom + `' type='groupchat' id='m1'><body>b</body></message>`)
+	if len(h.s.mcast.lists) != 1 {
+		t.Fatalf("lists = %v, want one", h.s.mcast.lists)
+	}
+	h.s.linkLost()
+	if len(h.s.mcast.lists) != 0 || h.s.mcast.version != 0 {
+		t.Fatal("recipient lists survived the link")
+	}
+	// The occupants come back on the new link; once the server is known
+	// again, the first stanza carries the full list.
+	h.join("alice@example.test/a", "alice")
+	h.join("bob@example.test/b", "bob")
+	q := discoQueries(h.in(`<message from='alice@example.test/a' to='` + testRoom + `' type='groupchat' id='m2'><body>b</body></message>`))
+	answerDiscoLists(h, "example.test", q["example.test"])
+	for _, want := range []string{"full", "list"} {
+		out := h.in(`<message from='alice@example.test/a' to='` + testRoom + `' type='groupchat' id='m3'><body>b</body></message>`)
+		if len(out) != 1 || listForm(out[0]) != want {
+			t.Fatalf("after the new link: %v, want one %s stanza", out, want)
+		}
+	}
+}
+
+func TestMulticastListLimits(t *testing.T) {
+	t.Run("too large for one stanza", func(t *testing.T) {
+		long := strings.Repeat("r", 1000)
+		var occ []string
+		for i := range 80 { // ~100 KiB of addresses: split, so no list
+			occ = append(occ, fmt.Sprintf("u%d@example.test/%s", i, long), fmt.Sprintf("u%03d", i))
+		}
+		h := listHarness(t, occ...)
+		for range 2 {
+			out := h.in(`<message from='u0@example.test/` + long + `' to='` + testRoom + `' type='groupchat'><body>b</body></message>`)
+			if len(out) < 2 {
+				t.Fatalf("%d stanzas, want the group split", len(out))
+			}
+			for _, e := range out {
+				if f := listForm(e); f != "addresses" {
+					t.Errorf("a split group went as %s", f)
+				}
+			}
+		}
+	})
+	t.Run("oldest list dropped", func(t *testing.T) {
+		h := listHarness(t, "alice@example.test/a", "alice", "bob@example.test/b", "bob")
+		m := &h.s.mcast
+		h.in(`<message from='alice@example.test/a' to='` + testRoom + `' type='groupchat'><body>b</body></message>`)
+		for i := range maxLists - 1 {
+			m.lists[fmt.Sprintf("r%d", i)] = &sentList{v: 1, seq: uint64(i + 1)}
+		}
+		m.lists[listKey(testRoom, "example.test")].seq = maxLists
+		m.seq = maxLists
+		h.in(`<presence from='alice@example.test/a' to='other@` + testDomain + `/alice'><x xmlns='http://jabber.org/protocol/muc'/></presence>`)
+		h.in(`<presence from='bob@example.test/b' to='other@` + testDomain + `/bob'><x xmlns='http://jabber.org/protocol/muc'/></presence>`)
+		out := h.in(`<message from='alice@example.test/a' to='other@` + testDomain + `' type='groupchat'><body>b</body></message>`)
+		if len(out) != 1 || listForm(out[0]) != "full" {
+			t.Fatalf("other room: %v", out)
+		}
+		if len(m.lists) != maxLists || m.lists["r0"] != nil || m.lists[listKey(testRoom, "example.test")] == nil {
+			t.Errorf("%d lists; the oldest kept: %v", len(m.lists), m.lists["r0"] != nil)
 		}
 	})
 }

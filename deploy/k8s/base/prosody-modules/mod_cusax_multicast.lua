@@ -23,16 +23,68 @@
 -- size of a component's connection once it multicasts; see below.
 -- cusax_multicast_jid_cache_size (default 10000) is how many prepped JIDs
 -- are remembered.
+--
+-- Recipient lists (urn:cusax:multicast:list:0, advertised as a feature): a
+-- room sends the same recipients message after message, and parsing each
+-- <address/> (about 1.9 us) plus the loop over them is most of what a
+-- multicast costs beyond the delivery itself. A component may name its
+-- list: <list xmlns='urn:cusax:multicast:list:0' id='room@component' v='17'/>
+-- next to the <addresses/>. The module stores the prepped recipients under
+-- (component host, id) with version v, replacing what it held for that id.
+-- A later message carrying only <list id v/> (no addresses) goes to the
+-- stored recipients if the stored version is v; otherwise (never stored,
+-- evicted, replaced, Prosody restarted, module reloaded) it is refused with
+-- <item-not-found/> and nothing is delivered, and the component sends the
+-- copies itself and the full list next time. The component changes v
+-- whenever the recipients change, and sends the full list on the first use
+-- of each version. Options: cusax_multicast_max_lists (default 10000) lists
+-- kept, least recently used dropped first; cusax_multicast_max_list_recipients
+-- (default 1000000) recipients kept over all lists.
 
 local st = require "util.stanza";
 local jid_prep = require "util.jid".prep;
 local new_cache = require "util.cache".new;
 
 local xmlns_address = "http://jabber.org/protocol/address";
+local xmlns_list = "urn:cusax:multicast:list:0";
 local max_addresses = module:get_option_number("cusax_multicast_max_addresses", 10000);
 local read_size = module:get_option_number("cusax_multicast_read_size", 262144);
+local max_list_recipients = module:get_option_number("cusax_multicast_max_list_recipients", 1000000);
 
 module:add_feature(xmlns_address);
+module:add_feature(xmlns_list);
+
+-- Stored lists: key (component host .. " " .. id) -> { v = version, n =
+-- count, [1..n] = prepped JIDs }. Kept in module memory only: a reload or a
+-- restart forgets them, and the component's next list-only message is
+-- refused and answered with the full list. list_recipients counts the JIDs
+-- held over all lists, to bound memory whatever the list sizes.
+local list_recipients = 0;
+local lists = new_cache(module:get_option_number("cusax_multicast_max_lists", 10000), function(_, list)
+	list_recipients = list_recipients - list.n;
+end);
+
+-- store_list keeps recipients[1..n] under key with version v, dropping the
+-- least recently used lists while the total would exceed the bound.
+local function store_list(key, v, recipients, n)
+	local old = lists:get(key);
+	if old then
+		list_recipients = list_recipients - old.n;
+		lists:set(key, nil);
+	end
+	if n > max_list_recipients then
+		return;
+	end
+	while list_recipients + n > max_list_recipients do
+		local tail_key, tail = lists:tail();
+		if not tail_key then break; end
+		list_recipients = list_recipients - tail.n;
+		lists:set(tail_key, nil);
+	end
+	recipients.v, recipients.n = v, n;
+	lists:set(key, recipients);
+	list_recipients = list_recipients + n;
+end
 
 -- A room's messages go to the same JIDs over and over, and stringprep is
 -- the costliest step per address; valid JIDs are remembered (raw → prepped).
@@ -50,7 +102,8 @@ end
 module:hook("message/host", function(event)
 	local origin, stanza = event.origin, event.stanza;
 	local addresses = stanza:get_child("addresses", xmlns_address);
-	if not addresses then
+	local list = stanza:get_child("list", xmlns_list);
+	if not addresses and not list then
 		return; -- not ours: mod_announce and others may want it
 	end
 	if origin.type ~= "component" then
@@ -72,9 +125,36 @@ module:hook("message/host", function(event)
 		origin.cusax_multicast_read_size = read_size;
 	end
 
+	local list_key, list_v;
+	if list then
+		local id, v = list.attr.id, list.attr.v;
+		if not id or id == "" or #id > 3071 or not v or v == "" or #v > 64 then
+			return refuse(origin, stanza, "modify", "bad-request", "A list needs an id and a version");
+		end
+		list_key, list_v = origin.host .. " " .. id, v;
+	end
+
+	local recipients, n = {}, 0;
+	if not addresses then
+		-- Only the list's name: deliver to what was stored under it, if
+		-- it is the version the component means.
+		local stored = lists:get(list_key);
+		if not stored or stored.v ~= list_v then
+			return refuse(origin, stanza, "cancel", "item-not-found", "Unknown recipient list or version");
+		end
+		lists:set(list_key, stored); -- most recently used
+		stanza:remove_children("list", xmlns_list);
+		local host_to = stanza.attr.to;
+		for i = 1, stored.n do
+			stanza.attr.to = stored[i];
+			module:send(stanza);
+		end
+		stanza.attr.to = host_to;
+		return true;
+	end
+
 	-- Validate every address before delivering anything, so a bad stanza
 	-- is refused whole rather than delivered in part.
-	local recipients, n = {}, 0;
 	for address in addresses:childtags("address", xmlns_address) do
 		if address.attr.type ~= "bcc" then
 			return refuse(origin, stanza, "cancel", "feature-not-implemented", "Only bcc addresses are supported");
@@ -95,6 +175,13 @@ module:hook("message/host", function(event)
 		recipients[n] = to;
 	end
 
+	if list_key then
+		-- Stored only once valid: a refused stanza leaves no list behind.
+		-- The delivery loop below reads recipients, which is never changed
+		-- once stored.
+		store_list(list_key, list_v, recipients, n);
+		stanza:remove_children("list", xmlns_list);
+	end
 	-- Deliver one stanza object to each recipient, rewriting only 'to', as
 	-- Prosody's MUC does (muc.lib.lua broadcast); copies are serialised as
 	-- they are written, so nothing is cloned. The addresses element goes
