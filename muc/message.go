@@ -85,8 +85,9 @@ func (s *Service) broadcastMessage(r *room, sender *occupant, in *element, histo
 	}
 	for _, c := range in.children() {
 		// Never relay ids, occupant-ids or MUC payloads a client made up.
-		// Nor XEP-0033 addresses: on the multicast path the server reads them.
-		if c.Name.Space == nsStanzaID || c.Name.Space == nsOccupantID || c.Name.Space == NSMUCUser || c.Name.Space == NSAddress || c.Name.Local == "error" {
+		// Nor XEP-0033 addresses or recipient lists: on the multicast
+		// path the server reads them (multicast.go).
+		if c.Name.Space == nsStanzaID || c.Name.Space == nsOccupantID || c.Name.Space == NSMUCUser || c.Name.Space == NSAddress || c.Name.Space == NSList || c.Name.Local == "error" {
 			continue
 		}
 		msg.add(c.clone())

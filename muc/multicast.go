@@ -301,15 +301,9 @@ func (s *Service) multicastBounce(in *element, from jid.JID) bool {
 // has this content, without them afterwards.
 func (s *Service) sendMulticast(msg *element, room, domain string, jids []string) {
 	// Children of msg are shared with the per-copy path and history, so
-	// the payload is referenced, never changed. An addresses element a
-	// client put in its message is left out: the server must read ours.
-	payload := make([]any, 0, len(msg.Nodes)+2)
-	for _, n := range msg.Nodes {
-		if c, ok := n.(*element); ok && (c.Name.Space == NSAddress || c.Name.Space == NSList) {
-			continue
-		}
-		payload = append(payload, n)
-	}
+	// the payload is referenced, never changed. It holds no addresses or
+	// list of a client's: broadcastMessage left them out.
+	payload := msg.Nodes
 	m := &s.mcast
 	size := 0
 	for _, j := range jids {

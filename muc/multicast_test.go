@@ -91,7 +91,8 @@ func TestFanOutMulticastByDomain(t *testing.T) {
 		h.join(esc.Replace(u.jid), u.nick)
 	}
 	send := `<message from='alice@example.test/a' to='` + testRoom + `' type='groupchat' id='g%d'><body>hi &amp; bye</body>` +
-		`<addresses xmlns='http://jabber.org/protocol/address'><address type='bcc' jid='eve@example.test/e'/></addresses></message>`
+		`<addresses xmlns='http://jabber.org/protocol/address'><address type='bcc' jid='eve@example.test/e'/></addresses>` +
+		`<list xmlns='urn:cusax:multicast:list:0' id='other@conference.example.test' v='1'/></message>`
 
 	// First fan-out: copies one by one, and one query per domain.
 	out := h.in(fmt.Sprintf(send, 1))
@@ -153,6 +154,9 @@ func TestFanOutMulticastByDomain(t *testing.T) {
 	}
 	if n := strings.Count(m.String(), "addresses"); n != 2 {
 		t.Errorf("the client's addresses element went along (%d mentions): %s", n, m)
+	}
+	if strings.Contains(m.String(), "other@conference") {
+		t.Errorf("the client's recipient list went along: %s", m)
 	}
 	// On the wire: the shortest form, with the JID escaped.
 	wire := string(m.appendXML(nil))
