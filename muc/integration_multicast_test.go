@@ -66,17 +66,7 @@ func TestIntegrationMulticast(t *testing.T) {
 	}
 
 	// The server advertises the feature the service looks for.
-	info, err := alice.Disco(e.p.Domain)
-	if err != nil {
-		t.Fatalf("disco#info on the server: %v", err)
-	}
-	found := false
-	for _, f := range info.FindAll("feature") {
-		found = found || f.Attr("var") == muc.NSAddress
-	}
-	if !found {
-		t.Fatalf("the server does not advertise %s: %s", muc.NSAddress, info.Raw)
-	}
+	requireServerFeature(t, alice, e.p.Domain, muc.NSAddress)
 
 	warmUpMulticast(t, e.reg, room, alice, inRoom)
 
@@ -383,17 +373,7 @@ func TestIntegrationMulticastLists(t *testing.T) {
 			t.Fatalf("%s's join: %s", c.JID, j.Error)
 		}
 	}
-	info, err := alice.Disco(p.Domain)
-	if err != nil {
-		t.Fatalf("disco#info on the server: %v", err)
-	}
-	found := false
-	for _, f := range info.FindAll("feature") {
-		found = found || f.Attr("var") == muc.NSList
-	}
-	if !found {
-		t.Fatalf("the server does not advertise %s: %s", muc.NSList, info.Raw)
-	}
+	requireServerFeature(t, alice, p.Domain, muc.NSList)
 	// The message that makes the first multicast stanza stores the list.
 	warmUpMulticast(t, reg, room, alice, inRoom)
 	marks := make([]int, len(clients))
@@ -554,4 +534,20 @@ func TestIntegrationMulticastListsRestart(t *testing.T) {
 			seen[b] = true
 		}
 	}
+}
+
+// requireServerFeature fails the test unless domain's disco#info, asked by
+// c, lists feature.
+func requireServerFeature(t *testing.T, c *muctest.Client, domain, feature string) {
+	t.Helper()
+	info, err := c.Disco(domain)
+	if err != nil {
+		t.Fatalf("disco#info on the server: %v", err)
+	}
+	for _, f := range info.FindAll("feature") {
+		if f.Attr("var") == feature {
+			return
+		}
+	}
+	t.Fatalf("the server does not advertise %s: %s", feature, info.Raw)
 }

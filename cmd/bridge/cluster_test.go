@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -85,7 +84,7 @@ func (c *testCluster) start(ctx context.Context, id string) *clusterNode {
 		n := &clusterNode{
 			id:   id,
 			http: fmt.Sprintf("127.0.0.1:%d", testpeer.FreeTCPPort(c.t)),
-			sip:  fmt.Sprintf("127.0.0.1:%d", sipPort(c.t)),
+			sip:  fmt.Sprintf("127.0.0.1:%d", testpeer.FreeUDPPort(c.t)),
 		}
 		args := append([]string{
 			"--sip-listen", n.sip,
@@ -128,20 +127,17 @@ func (c *testCluster) start(ctx context.Context, id string) *clusterNode {
 	}
 }
 
-// sipPort finds a port free for both UDP and TCP, as the focus listens on
-// both.
-func sipPort(t *testing.T) int {
-	t.Helper()
-	for range 50 {
-		p := testpeer.FreeUDPPort(t)
-		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
-		if err == nil {
-			l.Close()
-			return p
-		}
+// startNodes starts node-1, waits until it holds the component link (so
+// the link's place is known), then starts node-2 … node-n.
+func (c *testCluster) startNodes(ctx context.Context, n int) []*clusterNode {
+	c.t.Helper()
+	first := c.start(ctx, "node-1")
+	waitMetric(c.t, ctx, first.http, "bridge_muc_link_up", func(v float64) bool { return v == 1 })
+	nodes := []*clusterNode{first}
+	for i := 2; i <= n; i++ {
+		nodes = append(nodes, c.start(ctx, fmt.Sprintf("node-%d", i)))
 	}
-	t.Fatal("no port free for both UDP and TCP")
-	return 0
+	return nodes
 }
 
 // waitReadyz polls n's /readyz until its body contains want and returns
@@ -519,10 +515,8 @@ func TestThreeNodes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 
-	n1 := c.start(ctx, "node-1")
-	waitMetric(t, ctx, n1.http, "bridge_muc_link_up", func(v float64) bool { return v == 1 })
-	n2 := c.start(ctx, "node-2")
-	n3 := c.start(ctx, "node-3")
+	nodes := c.startNodes(ctx, 3)
+	n1, n2, n3 := nodes[0], nodes[1], nodes[2]
 	if holder := c.linkHolder(ctx); holder != n1 {
 		t.Fatalf("the component link is on %s, want node-1 (started first)", holder.id)
 	}
@@ -694,9 +688,8 @@ func TestRedisRestartDuringCall(t *testing.T) {
 	c := newCluster(t, "--appendonly", "yes", "--appendfsync", "always")
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	n1 := c.start(ctx, "node-1")
-	waitMetric(t, ctx, n1.http, "bridge_muc_link_up", func(v float64) bool { return v == 1 })
-	n2 := c.start(ctx, "node-2")
+	nodes := c.startNodes(ctx, 2)
+	n1, n2 := nodes[0], nodes[1]
 
 	room := roomPlacedOn(t, "node-1", "node-1", "node-2")
 	roomJID := c.roomJID(room)
@@ -802,9 +795,8 @@ func TestDrainTakesNoNewRooms(t *testing.T) {
 	c := newCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	n1 := c.start(ctx, "node-1")
-	waitMetric(t, ctx, n1.http, "bridge_muc_link_up", func(v float64) bool { return v == 1 })
-	n2 := c.start(ctx, "node-2")
+	nodes := c.startNodes(ctx, 2)
+	n1, n2 := nodes[0], nodes[1]
 
 	// node-1 carries three calls (raw phones, no media needed for the
 	// test's few seconds) in a room of its own.
@@ -908,9 +900,8 @@ func TestProxyMode(t *testing.T) {
 	c.extra = []string{"--route-mode", "proxy"}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	n1 := c.start(ctx, "node-1")
-	waitMetric(t, ctx, n1.http, "bridge_muc_link_up", func(v float64) bool { return v == 1 })
-	n2 := c.start(ctx, "node-2")
+	nodes := c.startNodes(ctx, 2)
+	n1, n2 := nodes[0], nodes[1]
 
 	room := roomPlacedOn(t, "node-1", "node-1", "node-2")
 	alice := focustest.StartBaresip(t, focustest.BaresipOptions{User: "alice", Play: toneFile(t, 440)})
