@@ -3,7 +3,6 @@ package muc_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,7 +13,7 @@ import (
 	"cusax.dev/bridge/muc"
 	"cusax.dev/bridge/muc/muctest"
 	"cusax.dev/bridge/store"
-	"cusax.dev/bridge/store/bolt"
+	"cusax.dev/bridge/store/bolt/bolttest"
 )
 
 // frozenLeases stands for a node whose store access froze: once frozen,
@@ -52,11 +51,7 @@ func TestIntegrationLinkLeaseFailover(t *testing.T) {
 	if err := p.Register("alice", "alice-pass"); err != nil {
 		t.Fatal(err)
 	}
-	st, err := bolt.Open(bolt.Config{Path: filepath.Join(t.TempDir(), "bridge.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := bolttest.Open(t)
 	const ttl = time.Second
 
 	nodeA := &frozenLeases{LinkLeases: st}

@@ -3,7 +3,6 @@ package muc_test
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -16,7 +15,7 @@ import (
 	"cusax.dev/bridge/internal/testpeer"
 	"cusax.dev/bridge/muc"
 	"cusax.dev/bridge/muc/muctest"
-	"cusax.dev/bridge/store/bolt"
+	"cusax.dev/bridge/store/bolt/bolttest"
 )
 
 // One Prosody serves every integration test of the package (each test takes
@@ -71,11 +70,7 @@ func newEnv(t *testing.T, mod func(*muc.Config)) *env {
 	}
 	e := &env{t: t, p: shared.p, domain: fmt.Sprintf("conference%d.example.test", n), reg: prometheus.NewRegistry(), prefix: fmt.Sprintf("t%d", n)}
 	cfg := muc.Config{SIPDomain: "127.0.0.1", Registerer: e.reg, Logger: testLogger(t)}
-	st, err := bolt.Open(bolt.Config{Path: filepath.Join(t.TempDir(), "bridge.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := bolttest.Open(t)
 	cfg.Store = st
 	if mod != nil {
 		mod(&cfg)

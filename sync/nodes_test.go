@@ -2,7 +2,6 @@ package sync
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -10,6 +9,7 @@ import (
 	"cusax.dev/bridge/muc"
 	"cusax.dev/bridge/store"
 	"cusax.dev/bridge/store/bolt"
+	"cusax.dev/bridge/store/bolt/bolttest"
 	"cusax.dev/bridge/sync/cluster"
 )
 
@@ -20,11 +20,7 @@ import (
 // placed on it.
 func twoNodes(t *testing.T) (link, owner *harness, st *bolt.Store) {
 	t.Helper()
-	st, err := bolt.Open(bolt.Config{Path: filepath.Join(t.TempDir(), "bridge.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st = bolttest.Open(t)
 	bus := bolt.NewBus(0)
 	t.Cleanup(func() { bus.Close() })
 	const domain = "conference.example.test"

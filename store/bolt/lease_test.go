@@ -6,25 +6,16 @@ import (
 
 	"cusax.dev/bridge/store"
 	"cusax.dev/bridge/store/bolt"
+	"cusax.dev/bridge/store/bolt/bolttest"
 	"cusax.dev/bridge/store/storetest"
 )
 
-func openTemp(t *testing.T) *bolt.Store {
-	t.Helper()
-	s, err := bolt.Open(bolt.Config{Path: filepath.Join(t.TempDir(), "bridge.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
 func TestLeaseConformance(t *testing.T) {
-	storetest.RunLeases(t, func(t *testing.T) store.Leases { return openTemp(t) })
+	storetest.RunLeases(t, func(t *testing.T) store.Leases { return bolttest.Open(t) })
 }
 
 func TestNodeConformance(t *testing.T) {
-	storetest.RunNodes(t, func(t *testing.T) store.Nodes { return openTemp(t) })
+	storetest.RunNodes(t, func(t *testing.T) store.Nodes { return bolttest.Open(t) })
 }
 
 func TestBusConformance(t *testing.T) {

@@ -7,11 +7,12 @@ import (
 	"time"
 
 	"cusax.dev/bridge/store"
+	"cusax.dev/bridge/store/bolt/bolttest"
 	"cusax.dev/bridge/sync/cluster"
 )
 
 func TestNewConfig(t *testing.T) {
-	st := openBolt(t)
+	st := bolttest.Open(t)
 	cases := []struct {
 		name string
 		cfg  cluster.Config
@@ -46,7 +47,7 @@ func TestNewConfig(t *testing.T) {
 
 // TestDefaults: zero TTL means 5 s, renewed every third of it.
 func TestDefaults(t *testing.T) {
-	c, err := cluster.New(cluster.Config{Store: openBolt(t), NodeID: "a", SIPURI: "sip:127.0.0.1:5060"})
+	c, err := cluster.New(cluster.Config{Store: bolttest.Open(t), NodeID: "a", SIPURI: "sip:127.0.0.1:5060"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +67,7 @@ func TestSingleNodeLifecycle(t *testing.T) {
 	// A TTL a loaded machine cannot miss by accident, short enough to
 	// watch several renewals.
 	const ttl, grace = 600 * time.Millisecond, 800 * time.Millisecond
-	st := openBolt(t)
+	st := bolttest.Open(t)
 	a := startNode(t, st, "a", nodeOpts{ttl: ttl, grace: grace})
 
 	if r := a.route(t, "standup"); !r.Here || r.RetryAfter != 0 {
@@ -116,7 +117,7 @@ func TestSingleNodeLifecycle(t *testing.T) {
 // TestDrainAlone: a draining node keeps what it owns but, alone in the
 // registry, has nowhere to put a new room and says so with a Retry-After.
 func TestDrainAlone(t *testing.T) {
-	st := openBolt(t)
+	st := bolttest.Open(t)
 	a := startNode(t, st, "a", nodeOpts{ttl: 300 * time.Millisecond, grace: time.Minute})
 	if r := a.route(t, "kept"); !r.Here {
 		t.Fatalf("Route = %+v, want Here", r)
@@ -146,7 +147,7 @@ func TestDrainAlone(t *testing.T) {
 // TestShutdownReleases: a planned stop frees every room and the registry
 // entry at once, so the rooms need not wait for their TTL.
 func TestShutdownReleases(t *testing.T) {
-	st := openBolt(t)
+	st := bolttest.Open(t)
 	a := startNode(t, st, "a", nodeOpts{ttl: time.Minute, grace: time.Minute})
 	for _, room := range []string{"r1", "r2", "r3"} {
 		if r := a.route(t, room); !r.Here {
@@ -176,7 +177,7 @@ func TestShutdownReleases(t *testing.T) {
 // Shutdown. The node must not come back into the registry as a taker of
 // new rooms, or the other nodes place rooms on a process about to exit.
 func TestShutdownWhileServing(t *testing.T) {
-	st := openBolt(t)
+	st := bolttest.Open(t)
 	a := startNode(t, st, "a", nodeOpts{ttl: 150 * time.Millisecond, grace: time.Minute})
 	waitRegistered(t, st, "a")
 	if r := a.route(t, "r1"); !r.Here {
@@ -211,7 +212,7 @@ func TestShutdownWhileServing(t *testing.T) {
 
 // TestRoomLeaseName pins the lease naming other packages read.
 func TestRoomLeaseName(t *testing.T) {
-	st := openBolt(t)
+	st := bolttest.Open(t)
 	a := startNode(t, st, "a", nodeOpts{ttl: time.Minute, grace: time.Minute})
 	if r := a.route(t, "weekly"); !r.Here {
 		t.Fatalf("Route = %+v", r)
@@ -227,7 +228,7 @@ func TestRoomLeaseName(t *testing.T) {
 // and a room leased in its name is answered with a Retry-After, since
 // phones cannot be sent there.
 func TestUnreachableEntrySkipped(t *testing.T) {
-	st := openBolt(t)
+	st := bolttest.Open(t)
 	a := startNode(t, st, "a", nodeOpts{ttl: time.Minute, grace: time.Minute, calls: 5})
 	waitRegistered(t, st, "a")
 	if err := st.Heartbeat(t.Context(), store.Node{ID: "x"}, time.Minute); err != nil {
@@ -250,7 +251,7 @@ func TestUnreachableEntrySkipped(t *testing.T) {
 // NodeID finds the leases still held in its name and adopts them at once,
 // same grant, instead of waiting for them to lapse.
 func TestRestartSameID(t *testing.T) {
-	st := openBolt(t)
+	st := bolttest.Open(t)
 	a := startNode(t, st, "a", nodeOpts{ttl: time.Minute, grace: time.Minute})
 	if r := a.route(t, "standup"); !r.Here {
 		t.Fatalf("Route = %+v, want Here", r)
@@ -274,7 +275,7 @@ func TestRestartSameID(t *testing.T) {
 // land after it and mark the node as taking rooms again until the next
 // tick.
 func TestDrainNotOverwritten(t *testing.T) {
-	st := newHeldHeartbeats(openBolt(t))
+	st := newHeldHeartbeats(bolttest.Open(t))
 	a := startNode(t, st, "a", nodeOpts{ttl: 3 * time.Second, grace: time.Minute})
 	waitRegistered(t, st, "a")
 	st.mu.Lock()

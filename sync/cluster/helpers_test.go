@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,7 +13,6 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"cusax.dev/bridge/store"
-	"cusax.dev/bridge/store/bolt"
 	"cusax.dev/bridge/store/redis"
 	"cusax.dev/bridge/sync/cluster"
 )
@@ -24,17 +22,6 @@ import (
 func TestMain(m *testing.M) {
 	goredis.SetLogger(redis.GoRedisLogger{L: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	os.Exit(m.Run())
-}
-
-// openBolt opens a store file in the test's temporary directory.
-func openBolt(t *testing.T) *bolt.Store {
-	t.Helper()
-	s, err := bolt.Open(bolt.Config{Path: filepath.Join(t.TempDir(), "bridge.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
 }
 
 // openRedis opens one connection pool to the server at url, as each node

@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"cusax.dev/bridge/store/bolt/bolttest"
 	"cusax.dev/bridge/sync/cluster"
 )
 
@@ -49,7 +50,7 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string, want map[s
 // TestMetrics: the bridge_cluster_* metrics land in the registerer given
 // in Config and follow placements and refusals.
 func TestMetrics(t *testing.T) {
-	st := openBolt(t)
+	st := bolttest.Open(t)
 	reg := prometheus.NewRegistry()
 	c, err := cluster.New(cluster.Config{Store: st, NodeID: "a", SIPURI: "sip:127.0.0.1:5060", LeaseTTL: time.Minute, Metrics: reg})
 	if err != nil {

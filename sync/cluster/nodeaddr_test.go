@@ -3,12 +3,11 @@ package cluster
 import (
 	"context"
 	"net/netip"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"cusax.dev/bridge/store"
-	"cusax.dev/bridge/store/bolt"
+	"cusax.dev/bridge/store/bolt/bolttest"
 )
 
 func TestNodeAddr(t *testing.T) {
@@ -30,11 +29,7 @@ func TestNodeAddr(t *testing.T) {
 // TestIsNode: only the SIP addresses of live registry entries count as
 // nodes; a phone at another address does not.
 func TestIsNode(t *testing.T) {
-	st, err := bolt.Open(bolt.Config{Path: filepath.Join(t.TempDir(), "bridge.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := bolttest.Open(t)
 	ctx := context.Background()
 	if err := st.Heartbeat(ctx, store.Node{ID: "other", SIPURI: "sip:10.0.0.8:5060"}, time.Minute); err != nil {
 		t.Fatal(err)
