@@ -42,9 +42,22 @@ func answerDisco(h *harness, from, id string, multicast bool) {
 	if multicast {
 		f += `<feature var='http://jabber.org/protocol/address'/>`
 	}
-	if out := h.in(`<iq type='result' from='` + from + `' to='` + testDomain + `' id='` + id + `'><query xmlns='http://jabber.org/protocol/disco#info'>` + f + `</query></iq>`); len(out) != 0 {
+	answerDiscoFeatures(h, from, id, f)
+}
+
+// answerDiscoFeatures feeds a disco#info result listing features (raw
+// <feature/> elements), which the service must not answer.
+func answerDiscoFeatures(h *harness, from, id, features string) {
+	h.t.Helper()
+	if out := h.in(`<iq type='result' from='` + from + `' to='` + testDomain + `' id='` + id + `'><query xmlns='http://jabber.org/protocol/disco#info'>` + features + `</query></iq>`); len(out) != 0 {
 		h.t.Fatalf("the disco#info answer was answered: %v", out)
 	}
+}
+
+// aliceSays has alice@example.test/a send groupchat id (body id) to the
+// test room and returns what the service sent.
+func aliceSays(h *harness, id string) []*element {
+	return h.in(`<message from='alice@example.test/a' to='` + testRoom + `' type='groupchat' id='` + id + `'><body>` + id + `</body></message>`)
 }
 
 // messages returns the groupchat messages in out.
@@ -249,12 +262,9 @@ func TestMulticastBounceFallsBack(t *testing.T) {
 	h, _ := multicastHarness(t, nil)
 	h.join("alice@example.test/a", "alice")
 	h.join("bob@example.test/b", "bob")
-	msg := func(id string) []*element {
-		return h.in(`<message from='alice@example.test/a' to='` + testRoom + `' type='groupchat' id='` + id + `'><body>` + id + `</body></message>`)
-	}
-	q := discoQueries(msg("m0"))
+	q := discoQueries(aliceSays(h, "m0"))
 	answerDisco(h, "example.test", q["example.test"], true)
-	out := msg("m1")
+	out := aliceSays(h, "m1")
 	if len(out) != 1 || out[0].attr("to") != "example.test" {
 		t.Fatalf("want one multicast, got %v", out)
 	}
@@ -276,7 +286,7 @@ func TestMulticastBounceFallsBack(t *testing.T) {
 	if r := h.s.rooms["standup"]; len(r.occ) != 2 {
 		t.Errorf("the bounce from the domain removed an occupant")
 	}
-	if out := msg("m2"); len(out) != 2 || out[0].child(NSAddress, "addresses") != nil {
+	if out := aliceSays(h, "m2"); len(out) != 2 || out[0].child(NSAddress, "addresses") != nil {
 		t.Errorf("after a refusal: %v", out)
 	}
 }
@@ -285,13 +295,10 @@ func TestMulticastBounceOfSeveralInFlight(t *testing.T) {
 	h, _ := multicastHarness(t, nil)
 	h.join("alice@example.test/a", "alice")
 	h.join("bob@example.test/b", "bob")
-	msg := func(id string) []*element {
-		return h.in(`<message from='alice@example.test/a' to='` + testRoom + `' type='groupchat' id='` + id + `'><body>` + id + `</body></message>`)
-	}
-	q := discoQueries(msg("m0"))
+	q := discoQueries(aliceSays(h, "m0"))
 	answerDisco(h, "example.test", q["example.test"], true)
-	msg("m1")
-	msg("m2")
+	aliceSays(h, "m1")
+	aliceSays(h, "m2")
 	for _, tc := range []struct {
 		id   string
 		want int // copies resent
@@ -443,10 +450,7 @@ func FuzzMulticast(f *testing.F) {
 // multicast and recipient lists.
 func answerDiscoLists(h *harness, from, id string) {
 	h.t.Helper()
-	if out := h.in(`<iq type='result' from='` + from + `' to='` + testDomain + `' id='` + id + `'><query xmlns='http://jabber.org/protocol/disco#info'>` +
-		`<feature var='http://jabber.org/protocol/address'/><feature var='urn:cusax:multicast:list:0'/></query></iq>`); len(out) != 0 {
-		h.t.Fatalf("the disco#info answer was answered: %v", out)
-	}
+	answerDiscoFeatures(h, from, id, `<feature var='http://jabber.org/protocol/address'/><feature var='urn:cusax:multicast:list:0'/>`)
 }
 
 // fakeListServer does what mod_cusax_multicast does with what the service
@@ -612,16 +616,13 @@ func TestMulticastListVersions(t *testing.T) {
 func TestMulticastListRefusedFallsBack(t *testing.T) {
 	h := listHarness(t, "alice@example.test/a", "alice", "bob@example.test/b", "bob")
 	srv := &fakeListServer{}
-	msg := func(id string) []*element {
-		return h.in(`<message from='alice@example.test/a' to='` + testRoom + `' type='groupchat' id='` + id + `'><body>` + id + `</body></message>`)
-	}
 	var delivered []delivery
 	deliver := func(out []*element) []string {
 		c, r := srv.route(t, out)
 		delivered = append(delivered, c...)
 		return r
 	}
-	if r := deliver(msg("m1")); len(r) != 0 {
+	if r := deliver(aliceSays(h, "m1")); len(r) != 0 {
 		t.Fatalf("refused %v", r)
 	}
 	// The server loses the list (evicted, module reloaded) while three
@@ -629,7 +630,7 @@ func TestMulticastListRefusedFallsBack(t *testing.T) {
 	srv.lists = nil
 	var refusals []string
 	for _, id := range []string{"m2", "m3", "m4"} {
-		refusals = append(refusals, deliver(msg(id))...)
+		refusals = append(refusals, deliver(aliceSays(h, id))...)
 	}
 	if len(refusals) != 3 {
 		t.Fatalf("%d refusals, want 3", len(refusals))
@@ -665,7 +666,7 @@ func TestMulticastListRefusedFallsBack(t *testing.T) {
 	}
 	// The next stanza carries the full list again, the one after names it.
 	for _, tc := range []struct{ id, form string }{{"m5", "full"}, {"m6", "list"}} {
-		out := msg(tc.id)
+		out := aliceSays(h, tc.id)
 		if len(out) != 1 || listForm(out[0]) != tc.form {
 			t.Fatalf("%s: %v, want one %s stanza", tc.id, out, tc.form)
 		}
@@ -692,13 +693,10 @@ func TestMulticastListOtherRefusal(t *testing.T) {
 	// list) turns the domain to copies, and the stanzas naming that list
 	// after it are resent with it.
 	h := listHarness(t, "alice@example.test/a", "alice", "bob@example.test/b", "bob")
-	msg := func(id string) []*element {
-		return h.in(`<message from='alice@example.test/a' to='` + testRoom + `' type='groupchat' id='` + id + `'><body>` + id + `</body></message>`)
-	}
-	if out := msg("m1"); len(out) != 1 || listForm(out[0]) != "full" {
+	if out := aliceSays(h, "m1"); len(out) != 1 || listForm(out[0]) != "full" {
 		t.Fatalf("m1: %v", out)
 	}
-	if out := msg("m2"); len(out) != 1 || listForm(out[0]) != "list" {
+	if out := aliceSays(h, "m2"); len(out) != 1 || listForm(out[0]) != "list" {
 		t.Fatalf("m2: %v", out)
 	}
 	out := h.in(`<message type='error' from='example.test' to='` + testRoom + `/alice' id='m1'><error type='modify'><policy-violation xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>`)
@@ -712,7 +710,7 @@ func TestMulticastListOtherRefusal(t *testing.T) {
 	if h.s.mcast.domains["example.test"].supported {
 		t.Error("the domain still multicasts after a refusal")
 	}
-	if out := msg("m3"); len(out) != 2 || listForm(out[0]) != "copy" {
+	if out := aliceSays(h, "m3"); len(out) != 2 || listForm(out[0]) != "copy" {
 		t.Errorf("m3: %v", out)
 	}
 	// m2's own refusal comes later and finds nothing to resend.
