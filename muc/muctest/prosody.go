@@ -126,7 +126,9 @@ func (p *Prosody) writeFiles(c2s, comp int) error {
 	if err := os.MkdirAll(filepath.Join(p.dir, "data"), 0o700); err != nil {
 		return err
 	}
-	modules := `"roster", "saslauth", "tls", "disco", "ping", "posix", "vcard", "blocklist"`
+	// What deploy/k8s loads on the users' host, so tests go through the
+	// same message handlers and output filters (carbons, smacks) as there.
+	modules := `"roster", "saslauth", "tls", "disco", "ping", "posix", "vcard", "blocklist", "carbons", "smacks"`
 	pluginPaths := ""
 	if p.Multicast {
 		dir, err := ModuleDir()
