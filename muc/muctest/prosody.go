@@ -126,8 +126,8 @@ func (p *Prosody) writeFiles(c2s, comp int) error {
 	if err := os.MkdirAll(filepath.Join(p.dir, "data"), 0o700); err != nil {
 		return err
 	}
-	// What deploy/k8s loads on the users' host, so tests go through the
-	// same message handlers and output filters (carbons, smacks) as there.
+	// carbons and smacks as deploy/k8s loads them, so tests go through
+	// their message handlers and output filters as deployments do.
 	modules := `"roster", "saslauth", "tls", "disco", "ping", "posix", "vcard", "blocklist", "carbons", "smacks"`
 	pluginPaths := ""
 	if p.Multicast {
