@@ -36,6 +36,10 @@ type Leg struct {
 	rtpConn, rtcpConn *net.UDPConn
 	rtpRaw, rtcpRaw   syscall.RawConn
 
+	// tx and inbox replace the sockets of a packet leg (AddPacketLeg).
+	tx    PacketWriter
+	inbox inbox
+
 	muted, deaf, held, closed atomic.Bool
 
 	cfgMu   sync.Mutex
@@ -164,6 +168,7 @@ func (l *Leg) Close() error {
 		return nil
 	}
 	l.closeSockets()
+	l.inbox.close()
 	l.m.mu.Lock()
 	delete(l.m.legs, l.id)
 	l.m.mu.Unlock()

@@ -18,10 +18,11 @@ const (
 	dropDuplicate   = "duplicate"
 	dropJump        = "jump" // absurd sequence jump
 	dropDecode      = "decode"
-	dropRTCP        = "rtcp" // unparsable RTCP
+	dropRTCP        = "rtcp"       // unparsable RTCP
+	dropInboxFull   = "inbox_full" // a packet leg's owner delivered more than a tick holds
 )
 
-var dropReasons = [...]string{dropMalformed, dropSource, dropPayloadType, dropEmpty, dropOversized, dropDuplicate, dropJump, dropDecode, dropRTCP}
+var dropReasons = [...]string{dropMalformed, dropSource, dropPayloadType, dropEmpty, dropOversized, dropDuplicate, dropJump, dropDecode, dropRTCP, dropInboxFull}
 
 type metrics struct {
 	received  prometheus.Counter

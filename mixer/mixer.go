@@ -230,6 +230,12 @@ func (m *Mixer) AddLeg(cfg LegConfig) (*Leg, error) {
 	if err != nil {
 		return nil, err
 	}
+	return m.place(l)
+}
+
+// place puts a new leg in its room, creating the room on its first leg.
+func (m *Mixer) place(l *Leg) (*Leg, error) {
+	cfg := l.cfg
 	m.mu.Lock()
 	if m.closed.Load() {
 		m.mu.Unlock()
@@ -254,7 +260,7 @@ func (m *Mixer) AddLeg(cfg LegConfig) (*Leg, error) {
 		m.mu.Unlock()
 	}
 	m.met.legs.Inc()
-	m.log.Debug("leg added", "room", cfg.Room, "leg", l.id, "codec", info.Name, "local", l.local)
+	m.log.Debug("leg added", "room", cfg.Room, "leg", l.id, "codec", l.media.info.Name, "local", l.local, "packet", l.tx != nil)
 	return l, nil
 }
 

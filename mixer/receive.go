@@ -15,6 +15,10 @@ func (l *Leg) drain(tick uint64) {
 	if l.closed.Load() || l.m.noIO {
 		return
 	}
+	if l.tx != nil {
+		l.inbox.drain(l)
+		return
+	}
 	l.rtpRaw.Read(l.rx.drainF)
 	// RTCP comes every few seconds; looking twice a second saves a system
 	// call per leg per tick.

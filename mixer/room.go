@@ -296,7 +296,7 @@ func (r *room) sendTo(l *Leg) {
 		l.out.octets += uint32(n)
 		return
 	}
-	if _, err := l.rtpConn.WriteToUDPAddrPort(b, l.out.remote); err == nil {
+	if err := l.writeRTP(b); err == nil {
 		l.out.packets++
 		l.out.octets += uint32(n)
 		r.sent++

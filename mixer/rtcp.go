@@ -112,6 +112,9 @@ func (l *Leg) maybeSendRTCP(now time.Time) {
 		l.m.met.tsJumps.Add(float64(st.TimestampJumps - l.rtcp.tsJumps))
 	}
 	l.rtcp.tsJumps = st.TimestampJumps
+	if l.tx != nil {
+		return // a packet leg's owner runs RTCP on its own transport
+	}
 	dst := l.rtcp.remote
 	if !l.rtcp.latched {
 		if !l.out.remote.IsValid() {
