@@ -235,29 +235,44 @@ func (s *Service) multicastBounce(in *element, from jid.JID) bool {
 		return false
 	}
 	s.m.multicastRefused.Inc()
-	// The newest kept stanza with the error's id, preferably one from the
-	// occupant the error goes back to (ids come from clients and may
-	// repeat); the server prepped that JID, so it may differ from ours in
-	// form, and the id alone decides then, as it did before lists.
-	id, to := in.attr("id"), in.attr("to")
-	k := -1
-	for pass := 0; pass < 2 && k < 0; pass++ {
-		for i := range m.recent {
-			j := (m.next - 1 - i + 2*keptMulticasts) % keptMulticasts
-			sm := &m.recent[j]
-			if sm.msg != nil && sm.domain == domain && sm.id == id && (pass == 1 || sm.from == to) {
-				k = j
-				break
-			}
-		}
-	}
-	cond, text := stanzaErrorOf(in)
+	k := m.findRefused(domain, in.attr("id"), in.attr("to"))
 	var sm sentMulticast
 	if k >= 0 {
 		sm = m.recent[k]
 	}
+	cond, text := stanzaErrorOf(in)
+	s.learnFromRefusal(d, domain, cond, text, sm, k >= 0)
+	if k < 0 {
+		return true
+	}
+	m.forgetList(sm)
+	s.resendAsCopies(k, sm)
+	return true
+}
+
+// findRefused is the index in m.recent of the newest kept stanza to domain
+// with the error's id, preferably one from the occupant the error goes
+// back to (ids come from clients and may repeat); the server prepped that
+// JID, so it may differ from ours in form, and the id alone decides then,
+// as it did before lists. It is -1 when none is kept.
+func (m *multicastState) findRefused(domain, id, to string) int {
+	for pass := 0; pass < 2; pass++ {
+		for i := range m.recent {
+			j := (m.next - 1 - i + 2*keptMulticasts) % keptMulticasts
+			sm := &m.recent[j]
+			if sm.msg != nil && sm.domain == domain && sm.id == id && (pass == 1 || sm.from == to) {
+				return j
+			}
+		}
+	}
+	return -1
+}
+
+// learnFromRefusal counts a lost list, or stops multicast to the domain
+// for any other refusal. sm is the refused stanza, if kept.
+func (s *Service) learnFromRefusal(d *domainMulticast, domain, cond, text string, sm sentMulticast, kept bool) {
 	switch {
-	case cond == "item-not-found" && (sm.listOnly || (k < 0 && d.lists)):
+	case cond == "item-not-found" && (sm.listOnly || (!kept && d.lists)):
 		// The server lost a list. The later stanzas naming it, resent
 		// with the first refused, come here too and find nothing kept.
 		s.m.multicastListMisses.Inc()
@@ -267,23 +282,31 @@ func (s *Service) multicastBounce(in *element, from jid.JID) bool {
 		d.supported, d.lists = false, false
 		d.retryAt = s.now().Add(discoRetry)
 	}
-	if k < 0 {
-		return true
+}
+
+// forgetList forgets the list sm named, if the version the server refused
+// is still the one we think it has, so the next stanza sends it in full.
+func (m *multicastState) forgetList(sm sentMulticast) {
+	if sm.list == "" {
+		return
 	}
-	if sm.list != "" {
-		if l := m.lists[sm.list]; l != nil && l.v == sm.v {
-			delete(m.lists, sm.list)
-		}
+	if l := m.lists[sm.list]; l != nil && l.v == sm.v {
+		delete(m.lists, sm.list)
 	}
-	// Resend the refused stanza, then the later ones doomed with it, in
-	// the order they were sent.
+}
+
+// resendAsCopies resends the refused stanza kept at k, then the later ones
+// doomed with it (naming the same list version without its addresses), in
+// the order they were sent, copy by copy, and forgets them.
+func (s *Service) resendAsCopies(k int, sm sentMulticast) {
+	m := &s.mcast
 	for i := 0; i < keptMulticasts; i++ {
 		j := (k + i) % keptMulticasts
 		if j == m.next && i > 0 {
 			break
 		}
 		r := &m.recent[j]
-		if r.msg == nil || (i > 0 && !(r.listOnly && r.list == sm.list && r.v == sm.v && sm.list != "")) {
+		if r.msg == nil || (i > 0 && !sm.dooms(r)) {
 			continue
 		}
 		for _, to := range r.jids {
@@ -291,7 +314,12 @@ func (s *Service) multicastBounce(in *element, from jid.JID) bool {
 		}
 		*r = sentMulticast{}
 	}
-	return true
+}
+
+// dooms reports whether the server will refuse later because it refused
+// sm: later names sm's list version without carrying its addresses.
+func (sm *sentMulticast) dooms(later *sentMulticast) bool {
+	return sm.list != "" && later.listOnly && later.list == sm.list && later.v == sm.v
 }
 
 // sendMulticast queues msg (without a to) for jids, all at domain, as

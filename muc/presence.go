@@ -2,8 +2,6 @@ package muc
 
 import (
 	"mellium.im/xmpp/jid"
-
-	"cusax.dev/bridge/store"
 )
 
 // joinPayload keeps the parts of a client presence that are broadcast to
@@ -64,122 +62,11 @@ func (s *Service) handlePresence(in *element, from, to jid.JID) *stanzaError {
 	return s.changeNick(r, self, nick, key)
 }
 
-// join admits from as nick, creating the room when it does not exist.
-func (s *Service) join(r *room, name string, in *element, from jid.JID, nick, key string, modified bool) *stanzaError {
-	if s.stopping.Load() {
-		return &stanzaError{"wait", "service-unavailable", "the service is shutting down"}
-	}
-	bare := from.Bare().String()
-	created := false
-	if r == nil {
-		r = newRoom(name, s.domain, s.defaultRoomConfig(), s.now())
-		r.affs[bare] = store.AffiliationEntry{JID: bare, Affiliation: store.AffiliationOwner}
-		if r.cfg.Persistent {
-			if serr := s.persistRoom(r); serr != nil {
-				return serr
-			}
-		}
-		r.locked = s.cfg.LockNewRooms
-		created = true
-	}
-	claim := !created && r.owners() == 0 && len(r.occupantsWithJID()) == 0
-	if r.locked && r.affiliation(bare) != store.AffiliationOwner {
-		return errItemNotFound("the room is locked until its owner configures it")
-	}
-	aff := r.affiliation(bare)
-	if claim && aff == store.AffiliationNone {
-		// A room opened by a phone leg (AddAudioOccupant) has no owner yet:
-		// the first chat user takes it, exactly as if they had created it.
-		aff = store.AffiliationOwner
-	}
-	x := in.child(NSMUC, "x")
-	switch {
-	case aff == store.AffiliationOutcast:
-		return errForbidden("you are banned from this room")
-	case r.cfg.MembersOnly && affRank(aff) < affRank(store.AffiliationMember):
-		return &stanzaError{"auth", "registration-required", "this room is members-only"}
-	case r.cfg.PasswordProtected && affRank(aff) < affRank(store.AffiliationOwner) && (x == nil || x.child("", "password") == nil || x.child("", "password").text() != r.cfg.Password):
-		return &stanzaError{"auth", "not-authorized", "a correct password is required to enter"}
-	}
-	if _, ok := r.occ[key]; ok {
-		return errConflict("that nick is in use in this room")
-	}
-	for _, e := range r.affs {
-		if e.Nick != "" && e.JID != bare {
-			if _, k, err := enforceNick(e.Nick); err == nil && k == key {
-				return errConflict("that nick is reserved by another member")
-			}
-		}
-	}
-	if r.cfg.MaxUsers > 0 && len(r.occ) >= r.cfg.MaxUsers && affRank(aff) < affRank(store.AffiliationAdmin) {
-		return &stanzaError{"wait", "service-unavailable", "the room is full"}
-	}
-	if created {
-		s.rooms[name] = r
-		s.log.Info("room created", "room", name, "by", bare)
-	}
-	if claim && r.affiliation(bare) == store.AffiliationNone {
-		e := store.AffiliationEntry{JID: bare, Affiliation: store.AffiliationOwner}
-		if serr := s.persistAffiliation(r, e); serr != nil {
-			return serr
-		}
-		r.affs[bare] = e
-		created = true // the claimer gets 201 and may configure, like a creator
-	}
-	o := &occupant{
-		nick: nick, key: key, jid: from, bare: bare,
-		role: defaultRole(aff, r.cfg.Moderated),
-		pres: joinPayload(in),
-		id:   occupantID(s.idKey, name, bare),
-	}
-	// Others' presence first, then our own (XEP-0045 7.2.3), then history
-	// and subject.
-	for _, other := range r.occupantsSorted() {
-		if r.broadcastsPresenceOf(other.role) {
-			s.send(s.presenceOf(r, other, o, presenceItem{}))
-		}
-	}
-	r.occ[key] = o
-	r.byJID[from.String()] = o
-	var codes []int
-	if r.nonAnonymous() {
-		codes = append(codes, 100)
-	}
-	if created {
-		codes = append(codes, 201)
-	}
-	if modified {
-		codes = append(codes, 210)
-	}
-	for _, v := range r.occupantsSorted() {
-		if v.audioOnly() {
-			continue
-		}
-		if v == o {
-			s.send(s.presenceOf(r, o, o, presenceItem{codes: codes}))
-		} else if r.broadcastsPresenceOf(o.role) {
-			s.send(s.presenceOf(r, o, v, presenceItem{}))
-		}
-	}
-	s.sendHistory(r, o, x)
-	s.sendSubject(r, o)
-	s.updateGauges()
-	s.emit(Event{Kind: EventJoined, Room: name, Nick: nick, JID: bare, Role: o.role, Affiliation: aff})
-	return nil
-}
-
 // changeNick renames an occupant: unavailable with 303 under the old nick,
 // then available under the new one (XEP-0045 7.6).
 func (s *Service) changeNick(r *room, o *occupant, nick, key string) *stanzaError {
-	if _, ok := r.occ[key]; ok {
-		return errConflict("that nick is in use in this room")
-	}
-	for _, e := range r.affs {
-		if e.Nick != "" && e.JID != o.bare {
-			if _, k, err := enforceNick(e.Nick); err == nil && k == key {
-				return errConflict("that nick is reserved by another member")
-			}
-		}
+	if serr := checkNickAvailable(r, key, o.bare); serr != nil {
+		return serr
 	}
 	old := o.nick
 	s.broadcastPresence(r, o, presenceItem{unavailable: true, codes: []int{303}, newNick: nick})

@@ -62,111 +62,170 @@ func (s *Service) applyConfigForm(cur store.RoomConfig, vals map[string][]string
 	c := cur
 	c.GetMemberList = slices.Clone(cur.GetMemberList)
 	c.PresenceBroadcast = slices.Clone(cur.PresenceBroadcast)
-	if ft, ok := vals["FORM_TYPE"]; ok {
-		if v, _ := single(ft); strings.TrimSpace(v) != nsRoomConfig {
-			return c, errBadRequest("FORM_TYPE must be " + nsRoomConfig)
-		}
-	}
-	bad := func(field, why string) *stanzaError {
-		return errNotAcceptable("field " + field + ": " + why)
+	if serr := checkFormType(vals); serr != nil {
+		return c, serr
 	}
 	for k, vs := range vals {
-		v, ok := single(vs)
-		switch k {
-		case "FORM_TYPE", FieldAudioVideoURI:
-			continue
-		case "muc#roomconfig_getmemberlist", "muc#roomconfig_presencebroadcast":
-			var roles []string
-			for _, r := range vs {
-				if !slices.Contains(roleOptions, r) {
-					return c, bad(k, "unknown role "+quote(r))
-				}
-				if !slices.Contains(roles, r) {
-					roles = append(roles, r)
-				}
-			}
-			if k == "muc#roomconfig_getmemberlist" {
-				c.GetMemberList = roles
-			} else {
-				c.PresenceBroadcast = roles
-			}
-			continue
-		}
-		if !ok {
-			return c, bad(k, "expected a single value")
-		}
-		var b, isBool bool
-		switch k {
-		case "muc#roomconfig_persistentroom", "muc#roomconfig_publicroom", "muc#roomconfig_moderatedroom",
-			"muc#roomconfig_membersonly", "muc#roomconfig_passwordprotectedroom", "muc#roomconfig_changesubject",
-			"muc#roomconfig_allowinvites":
-			b, isBool = parseBool(v)
-			if !isBool {
-				return c, bad(k, "expected a boolean, got "+quote(v))
-			}
-		}
-		switch k {
-		case "muc#roomconfig_roomname":
-			if len(v) > 256 {
-				return c, bad(k, "longer than 256 bytes")
-			}
-			c.Title = v
-		case "muc#roomconfig_roomdesc":
-			if len(v) > 2048 {
-				return c, bad(k, "longer than 2048 bytes")
-			}
-			c.Description = v
-		case "muc#roomconfig_persistentroom":
-			c.Persistent = b
-		case "muc#roomconfig_publicroom":
-			c.Public = b
-		case "muc#roomconfig_moderatedroom":
-			c.Moderated = b
-		case "muc#roomconfig_membersonly":
-			c.MembersOnly = b
-		case "muc#roomconfig_passwordprotectedroom":
-			c.PasswordProtected = b
-		case "muc#roomconfig_changesubject":
-			c.ChangeSubject = b
-		case "muc#roomconfig_allowinvites":
-			c.AllowInvites = b
-		case "muc#roomconfig_roomsecret":
-			if len(v) > 256 {
-				return c, bad(k, "longer than 256 bytes")
-			}
-			c.Password = v
-		case "muc#roomconfig_whois":
-			if v != "moderators" && v != "anyone" {
-				return c, bad(k, "expected moderators or anyone, got "+quote(v))
-			}
-			c.WhoIs = v
-		case "muc#roomconfig_allowpm":
-			if v != "anyone" && v != "participants" && v != "moderators" && v != "none" {
-				return c, bad(k, "expected anyone, participants, moderators or none, got "+quote(v))
-			}
-			c.AllowPM = v
-		case "muc#roomconfig_maxusers":
-			n, err := strconv.Atoi(strings.TrimSpace(v))
-			if v == "none" || v == "" {
-				n, err = 0, nil
-			}
-			if err != nil || n < 0 || n > 100000 {
-				return c, bad(k, "expected a number from 0 to 100000, got "+quote(v))
-			}
-			c.MaxUsers = n
-		case "muc#roomconfig_historylength":
-			n, err := strconv.Atoi(strings.TrimSpace(v))
-			if err != nil || n < 0 {
-				return c, bad(k, "expected a non-negative number, got "+quote(v))
-			}
-			c.HistoryLength = min(n, s.cfg.MaxHistory)
-		default:
-			// Unknown fields are ignored: clients copy forms from other
-			// services, and refusing them helps nobody.
+		if serr := s.applyConfigField(&c, k, vs); serr != nil {
+			return c, serr
 		}
 	}
 	if c.PasswordProtected && c.Password == "" {
-		return c, bad("muc#roomconfig_roomsecret", "a password-protected room needs a password")
+		return c, badField("muc#roomconfig_roomsecret", "a password-protected room needs a password")
 	}
 	return c, nil
+}
+
+// checkFormType refuses a form that names another FORM_TYPE; a form
+// without one is taken as a room configuration.
+func checkFormType(vals map[string][]string) *stanzaError {
+	ft, ok := vals["FORM_TYPE"]
+	if !ok {
+		return nil
+	}
+	if v, _ := single(ft); strings.TrimSpace(v) != nsRoomConfig {
+		return errBadRequest("FORM_TYPE must be " + nsRoomConfig)
+	}
+	return nil
+}
+
+// badField is the not-acceptable error naming the field a submission
+// failed on.
+func badField(field, why string) *stanzaError {
+	return errNotAcceptable("field " + field + ": " + why)
+}
+
+// applyConfigField applies one submitted field to c. Role lists take many
+// values; every other field, known or not, must carry at most one.
+func (s *Service) applyConfigField(c *store.RoomConfig, k string, vs []string) *stanzaError {
+	switch k {
+	case "FORM_TYPE", FieldAudioVideoURI:
+		return nil
+	case "muc#roomconfig_getmemberlist":
+		return setRoles(&c.GetMemberList, k, vs)
+	case "muc#roomconfig_presencebroadcast":
+		return setRoles(&c.PresenceBroadcast, k, vs)
+	}
+	v, ok := single(vs)
+	if !ok {
+		return badField(k, "expected a single value")
+	}
+	if dst := boolField(c, k); dst != nil {
+		return setBool(dst, k, v)
+	}
+	switch k {
+	case "muc#roomconfig_roomname":
+		return setText(&c.Title, k, v, 256)
+	case "muc#roomconfig_roomdesc":
+		return setText(&c.Description, k, v, 2048)
+	case "muc#roomconfig_roomsecret":
+		return setText(&c.Password, k, v, 256)
+	case "muc#roomconfig_whois":
+		return setChoice(&c.WhoIs, k, v, "moderators", "anyone")
+	case "muc#roomconfig_allowpm":
+		return setChoice(&c.AllowPM, k, v, "anyone", "participants", "moderators", "none")
+	case "muc#roomconfig_maxusers":
+		return setMaxUsers(&c.MaxUsers, k, v)
+	case "muc#roomconfig_historylength":
+		return setHistoryLength(&c.HistoryLength, k, v, s.cfg.MaxHistory)
+	}
+	// Unknown fields are ignored: clients copy forms from other services,
+	// and refusing them helps nobody.
+	return nil
+}
+
+// boolField is where the boolean field k is kept in c, or nil when k is
+// not a boolean field.
+func boolField(c *store.RoomConfig, k string) *bool {
+	switch k {
+	case "muc#roomconfig_persistentroom":
+		return &c.Persistent
+	case "muc#roomconfig_publicroom":
+		return &c.Public
+	case "muc#roomconfig_moderatedroom":
+		return &c.Moderated
+	case "muc#roomconfig_membersonly":
+		return &c.MembersOnly
+	case "muc#roomconfig_passwordprotectedroom":
+		return &c.PasswordProtected
+	case "muc#roomconfig_changesubject":
+		return &c.ChangeSubject
+	case "muc#roomconfig_allowinvites":
+		return &c.AllowInvites
+	}
+	return nil
+}
+
+// setRoles keeps the known roles of a list-multi field, each once, in the
+// order submitted.
+func setRoles(dst *[]string, k string, vs []string) *stanzaError {
+	var roles []string
+	for _, r := range vs {
+		if !slices.Contains(roleOptions, r) {
+			return badField(k, "unknown role "+quote(r))
+		}
+		if !slices.Contains(roles, r) {
+			roles = append(roles, r)
+		}
+	}
+	*dst = roles
+	return nil
+}
+
+func setBool(dst *bool, k, v string) *stanzaError {
+	b, ok := parseBool(v)
+	if !ok {
+		return badField(k, "expected a boolean, got "+quote(v))
+	}
+	*dst = b
+	return nil
+}
+
+func setText(dst *string, k, v string, maxBytes int) *stanzaError {
+	if len(v) > maxBytes {
+		return badField(k, "longer than "+strconv.Itoa(maxBytes)+" bytes")
+	}
+	*dst = v
+	return nil
+}
+
+// setChoice accepts one of a list-single field's options.
+func setChoice(dst *string, k, v string, options ...string) *stanzaError {
+	if !slices.Contains(options, v) {
+		return badField(k, "expected "+orList(options)+", got "+quote(v))
+	}
+	*dst = v
+	return nil
+}
+
+// orList writes options as "a, b or c".
+func orList(options []string) string {
+	last := len(options) - 1
+	if last <= 0 {
+		return strings.Join(options, "")
+	}
+	return strings.Join(options[:last], ", ") + " or " + options[last]
+}
+
+// setMaxUsers takes "none" or an empty value as no limit.
+func setMaxUsers(dst *int, k, v string) *stanzaError {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if v == "none" || v == "" {
+		n, err = 0, nil
+	}
+	if err != nil || n < 0 || n > 100000 {
+		return badField(k, "expected a number from 0 to 100000, got "+quote(v))
+	}
+	*dst = n
+	return nil
+}
+
+// setHistoryLength caps the room's history at the service's maximum.
+func setHistoryLength(dst *int, k, v string, maxHistory int) *stanzaError {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 0 {
+		return badField(k, "expected a non-negative number, got "+quote(v))
+	}
+	*dst = min(n, maxHistory)
+	return nil
 }
