@@ -29,61 +29,21 @@ func (s *Sync) OnChatEvent(ev muc.Event) {
 	})
 }
 
+// onChat applies one chat event to the calls: each kind has its own step.
 func (s *Sync) onChat(ctx context.Context, ev muc.Event, at time.Time) {
 	switch ev.Kind {
 	case muc.EventJoined:
-		if ev.AudioOnly {
-			return
-		}
-		s.chatJoined(ctx, ev)
-	case muc.EventLeft:
-		for _, l := range s.legsIn(ev.Room) {
-			if ev.AudioOnly && l.audioNick == ev.Nick {
-				l.audioNick = ""
-			}
-			if !ev.AudioOnly && l.chatNick == ev.Nick {
-				l.chatNick = ""
-			}
-		}
 		if !ev.AudioOnly {
-			s.refreshChatUsers(ctx, ev.Room)
+			s.chatJoined(ctx, ev)
 		}
+	case muc.EventLeft:
+		s.occupantLeft(ctx, ev)
 	case muc.EventNickChanged:
-		for _, l := range s.legsIn(ev.Room) {
-			if ev.AudioOnly && l.audioNick == ev.OldNick {
-				l.audioNick = ev.Nick
-			}
-			if !ev.AudioOnly && l.chatNick == ev.OldNick {
-				l.chatNick = ev.Nick
-			}
-		}
-		s.refreshChatUsers(ctx, ev.Room)
+		s.nickChanged(ctx, ev)
 	case muc.EventRoleChanged:
-		muted := ev.Role == muc.RoleVisitor
-		action := "unmute"
-		if muted {
-			action = "mute"
-		}
-		for _, l := range s.targets(ev) {
-			s.setMuted(ctx, l, muted)
-			s.m.moderation.WithLabelValues(action).Observe(time.Since(at).Seconds())
-		}
-		s.refreshChatUsers(ctx, ev.Room)
+		s.roleChanged(ctx, ev, at)
 	case muc.EventKicked, muc.EventBanned:
-		legs := s.targets(ev)
-		for _, l := range legs {
-			if ev.AudioOnly {
-				l.audioNick = "" // the room already removed its occupant
-			} else if l.chatNick == ev.Nick {
-				l.chatNick = ""
-			}
-		}
-		if ev.Kind == muc.EventKicked {
-			s.kick(ctx, legs, "kick", reasonText("kicked from the room", ev.Reason), at)
-		} else {
-			s.kick(ctx, legs, "ban", reasonText("banned from the room", ev.Reason), at)
-		}
-		s.refreshChatUsers(ctx, ev.Room)
+		s.removedByModerator(ctx, ev, at)
 	case muc.EventAffiliationChanged:
 		s.affiliationChanged(ctx, ev, at)
 	case muc.EventRoomConfigured:
@@ -91,16 +51,77 @@ func (s *Sync) onChat(ctx context.Context, ev muc.Event, at time.Time) {
 			s.roomConfigured(ctx, ev.Room, *ev.Config, at)
 		}
 	case muc.EventRoomDestroyed:
-		s.dropRoomTokens(ctx, ev.Room)
-		s.async(ctx, func(c context.Context) {
-			if err := s.audio.CloseRoom(c, ev.Room, reasonText("room destroyed", ev.Reason)); err != nil {
-				s.log.Warn("closing the audio of a destroyed room", "room", ev.Room, "err", err)
-			}
-			s.m.moderation.WithLabelValues("destroy").Observe(time.Since(at).Seconds())
-		})
+		s.roomDestroyed(ctx, ev, at)
 	case muc.EventMessage:
 		s.roomCommand(ctx, ev)
 	}
+}
+
+// renameNick moves the legs shown under old, on the face the event is
+// about (phone or chat), to nick; "" means no longer shown there.
+func renameNick(legs []*legState, audioOnly bool, old, nick string) {
+	for _, l := range legs {
+		shown := &l.chatNick
+		if audioOnly {
+			shown = &l.audioNick
+		}
+		if *shown == old {
+			*shown = nick
+		}
+	}
+}
+
+// occupantLeft: a phone or a person left the room; their legs are no
+// longer shown under that nick.
+func (s *Sync) occupantLeft(ctx context.Context, ev muc.Event) {
+	renameNick(s.legsIn(ev.Room), ev.AudioOnly, ev.Nick, "")
+	if !ev.AudioOnly {
+		s.refreshChatUsers(ctx, ev.Room)
+	}
+}
+
+func (s *Sync) nickChanged(ctx context.Context, ev muc.Event) {
+	renameNick(s.legsIn(ev.Room), ev.AudioOnly, ev.OldNick, ev.Nick)
+	s.refreshChatUsers(ctx, ev.Room)
+}
+
+// roleChanged: a visitor has no voice, anyone else has.
+func (s *Sync) roleChanged(ctx context.Context, ev muc.Event, at time.Time) {
+	muted := ev.Role == muc.RoleVisitor
+	action := "unmute"
+	if muted {
+		action = "mute"
+	}
+	for _, l := range s.targets(ev) {
+		s.setMuted(ctx, l, muted)
+		s.m.moderation.WithLabelValues(action).Observe(time.Since(at).Seconds())
+	}
+	s.refreshChatUsers(ctx, ev.Room)
+}
+
+// removedByModerator: a kicked or banned occupant's legs are hung up.
+func (s *Sync) removedByModerator(ctx context.Context, ev muc.Event, at time.Time) {
+	legs := s.targets(ev)
+	// For a phone the room already removed its occupant.
+	renameNick(legs, ev.AudioOnly, ev.Nick, "")
+	action, what := "kick", "kicked from the room"
+	if ev.Kind == muc.EventBanned {
+		action, what = "ban", "banned from the room"
+	}
+	s.kick(ctx, legs, action, reasonText(what, ev.Reason), at)
+	s.refreshChatUsers(ctx, ev.Room)
+}
+
+// roomDestroyed closes the room's audio without holding up the events
+// behind it.
+func (s *Sync) roomDestroyed(ctx context.Context, ev muc.Event, at time.Time) {
+	s.dropRoomTokens(ctx, ev.Room)
+	s.async(ctx, func(c context.Context) {
+		if err := s.audio.CloseRoom(c, ev.Room, reasonText("room destroyed", ev.Reason)); err != nil {
+			s.log.Warn("closing the audio of a destroyed room", "room", ev.Room, "err", err)
+		}
+		s.m.moderation.WithLabelValues("destroy").Observe(time.Since(at).Seconds())
+	})
 }
 
 // targets are the legs a moderation event concerns: the phone leg of an
