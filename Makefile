@@ -7,7 +7,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Integration tests start real peers; give the whole suite room on 2 cores.
 TEST_TIMEOUT ?= 15m
 
-.PHONY: all build run test unit lint peers bench fuzz image clean
+.PHONY: all build run test unit lint peers bench fuzz image clean prompts
 
 all: build
 
@@ -41,6 +41,10 @@ lint:
 ## bench: run every Go benchmark once (figures go into bench/README.md)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1s ./...
+
+## prompts: make the voice prompts and tones again (espeak-ng, sox) into prompts/<language>/
+prompts:
+	scripts/make-prompts.sh prompts
 
 ## image: build the container image (Dockerfile) as cusax-bridge:$(VERSION)
 image:
