@@ -59,17 +59,19 @@ const (
 // chatCall is one call on the chat face, as sent to the link holder.
 type chatCall struct {
 	// ID and ReplyTo are set on reads: the answer goes to ReplyTo's inbox.
-	ID       string             `json:"id,omitempty"`
-	ReplyTo  string             `json:"reply_to,omitempty"`
-	Sent     time.Time          `json:"sent"`
-	Method   string             `json:"method"`
-	Room     string             `json:"room,omitempty"`
-	Nick     string             `json:"nick,omitempty"`
-	Body     string             `json:"body,omitempty"`
-	JID      string             `json:"jid,omitempty"`
-	Reason   string             `json:"reason,omitempty"`
-	Role     muc.Role           `json:"role,omitempty"`
-	Presence *muc.PhonePresence `json:"presence,omitempty"`
+	ID      string    `json:"id,omitempty"`
+	ReplyTo string    `json:"reply_to,omitempty"`
+	Sent    time.Time `json:"sent"`
+	Method  string    `json:"method"`
+	Room    string    `json:"room,omitempty"`
+	Nick    string    `json:"nick,omitempty"`
+	Body    string    `json:"body,omitempty"`
+	JID     string    `json:"jid,omitempty"`
+	Reason  string    `json:"reason,omitempty"`
+	Role    muc.Role  `json:"role,omitempty"`
+	// Affiliation is set by an operator's ban (admin.go).
+	Affiliation store.Affiliation  `json:"affiliation,omitempty"`
+	Presence    *muc.PhonePresence `json:"presence,omitempty"`
 }
 
 // chatReply answers a read.
@@ -412,6 +414,8 @@ func (c *clusterChat) handleCall(ctx context.Context, e store.Event) error {
 		err = c.local.SetOccupantAudio(ctx, call.Room, call.Nick, call.Presence)
 	case callSetRole:
 		err = c.local.SetRole(ctx, call.Room, call.Nick, call.Role, call.Reason)
+	case callSetAffiliation, callDestroyRoom:
+		err = moderateCall(ctx, c.local, call)
 	case callRooms:
 		reply.Rooms = c.local.Rooms()
 	case callRoom:

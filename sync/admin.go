@@ -1,0 +1,316 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"cusax.dev/bridge/muc"
+	"cusax.dev/bridge/store"
+)
+
+// This file is what operators see and do through sync (issue 17): one view
+// of a room's two faces, and actions taken through the chat face exactly as
+// a moderator's would be, so the room shows them as usual and the audio
+// follows from the same events (a kick is a 307 that becomes a BYE).
+
+// RoomModeration is what an operator's ban and end of a room need from the
+// chat face beyond Chat: *muc.Service satisfies it. Sync finds it on
+// Config.Chat; without it (a chat face of tests) those two actions fail.
+type RoomModeration interface {
+	SetAffiliation(ctx context.Context, room, bareJID string, a store.Affiliation, reason string) error
+	DestroyRoom(ctx context.Context, room, reason string) error
+}
+
+// ActionKind names an operator's action on a room or one of its occupants.
+type ActionKind string
+
+// The actions, each the MUC moderation it is carried out as.
+const (
+	ActionMute   ActionKind = "mute"   // voice revoked (role visitor)
+	ActionUnmute ActionKind = "unmute" // voice granted (role participant)
+	ActionKick   ActionKind = "kick"   // role none, status 307
+	ActionBan    ActionKind = "ban"    // affiliation outcast, status 301
+	ActionEnd    ActionKind = "end"    // the room destroyed
+)
+
+// Valid reports whether k is one of the actions.
+func (k ActionKind) Valid() bool {
+	switch k {
+	case ActionMute, ActionUnmute, ActionKick, ActionBan, ActionEnd:
+		return true
+	}
+	return false
+}
+
+// Action is one operator's action. Nick names the occupant (a chat
+// occupant, or a phone's audio-only occupant); ActionEnd needs none.
+type Action struct {
+	Kind   ActionKind
+	Room   string
+	Nick   string
+	Reason string
+	// Actor and Face say who asked and through what, for the audit log
+	// (e.g. "token", "api").
+	Actor, Face string
+}
+
+// Chat calls an operator's ban and end of a room send to the link holder.
+const (
+	callSetAffiliation = "set-affiliation"
+	callDestroyRoom    = "destroy-room"
+)
+
+// ErrNoJID says a ban was asked for an occupant without a real JID (an
+// anonymous phone): there is nobody to ban, only a call to kick.
+var ErrNoJID = errors.New("sync: the occupant has no JID to ban (an anonymous phone); kick it instead")
+
+// LegView is what sync knows about one call of a room on this node.
+type LegView struct {
+	CallID string
+	Kind   string // phone
+	// Nick is the occupant showing the leg: the person's own chat nick when
+	// bound and in the room, else the phone's audio-only occupant.
+	Nick    string
+	JID     string // the bound person's bare JID; "" when anonymous
+	Binding string // token, hint, directory, dial, none
+	State   string // the focus's call state
+	// Secure is true when the call's signalling came over TLS.
+	Secure                                       bool
+	Muted, SelfMuted, Talking, Held, Ringing, PIN bool
+	DialOut                                      bool
+	Since                                        time.Time
+}
+
+// OccupantView is one occupant of a room's chat face with the calls it
+// shows.
+type OccupantView struct {
+	Nick        string
+	JID         string
+	Role        muc.Role
+	Affiliation store.Affiliation
+	// AudioOnly marks a phone shown as its own occupant (no chat client).
+	AudioOnly bool
+	Legs      []LegView
+}
+
+// RoomView is one room's two faces as one view.
+type RoomView struct {
+	Name      string
+	Subject   string
+	Config    store.RoomConfig
+	Occupants []OccupantView
+	// Legs are this node's calls not shown by any occupant yet (ringing,
+	// awaiting a PIN), and, on the room's owner, no others.
+	Legs []LegView
+	// Node is the node that mixes the room's audio; "" when none does.
+	Node string
+	// Remote is true when Node is another node: its calls' details (talking,
+	// call IDs) are not seen here, only its occupants.
+	Remote bool
+}
+
+// Rooms lists every room the chat face holds (on any node, among many),
+// with this node's calls in them; ctx bounds the wait for the sync loop.
+func (s *Sync) Rooms(ctx context.Context) ([]RoomView, error) {
+	legs, err := s.legViews(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	rooms := s.chat.Rooms()
+	out := make([]RoomView, 0, len(rooms))
+	seen := map[string]bool{}
+	for _, r := range rooms {
+		seen[r.Name] = true
+		out = append(out, s.roomView(ctx, r, legs[r.Name]))
+	}
+	// Calls in a room the chat face does not hold (no chat face yet, or
+	// the link is down) are shown all the same.
+	for name, ls := range legs {
+		if !seen[name] {
+			out = append(out, s.roomView(ctx, muc.RoomInfo{Name: name}, ls))
+		}
+	}
+	slices.SortFunc(out, func(a, b RoomView) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// Room is one room's view; a room neither face knows gives muc.ErrNoRoom.
+func (s *Sync) Room(ctx context.Context, name string) (RoomView, error) {
+	legs, err := s.legViews(ctx, name)
+	if err != nil {
+		return RoomView{}, err
+	}
+	info, ok := s.roomInfo(name)
+	if !ok && len(legs[name]) == 0 {
+		return RoomView{}, fmt.Errorf("room %q: %w", name, muc.ErrNoRoom)
+	}
+	info.Name = name
+	return s.roomView(ctx, info, legs[name]), nil
+}
+
+func (s *Sync) roomView(ctx context.Context, info muc.RoomInfo, legs []LegView) RoomView {
+	v := RoomView{Name: info.Name, Subject: info.Subject, Config: info.Config}
+	if s.nodes != nil {
+		v.Node = s.nodes.owner(ctx, info.Name)
+		v.Remote = v.Node != "" && v.Node != s.nodes.self
+	} else if len(legs) > 0 {
+		v.Node = "local"
+	}
+	occ, _ := s.chat.Occupants(info.Name)
+	shown := map[string]bool{}
+	for _, o := range occ {
+		ov := OccupantView{Nick: o.Nick, JID: o.JID, Role: o.Role, Affiliation: o.Affiliation, AudioOnly: o.AudioOnly}
+		for _, l := range legs {
+			if l.Nick == o.Nick {
+				ov.Legs = append(ov.Legs, l)
+				shown[l.CallID] = true
+			}
+		}
+		v.Occupants = append(v.Occupants, ov)
+	}
+	for _, l := range legs {
+		if !shown[l.CallID] {
+			v.Legs = append(v.Legs, l)
+		}
+	}
+	return v
+}
+
+// legViews snapshots this node's calls by room ("" = every room) on the
+// sync loop, which alone changes them.
+func (s *Sync) legViews(ctx context.Context, room string) (map[string][]LegView, error) {
+	done := make(chan map[string][]LegView, 1)
+	s.do(func(context.Context) {
+		facts := map[string]bool{}
+		for _, li := range s.audio.Legs(room) {
+			facts[li.CallID] = li.Call.Secure
+		}
+		states := map[string]string{}
+		for _, li := range s.audio.Legs(room) {
+			states[li.CallID] = li.State
+		}
+		out := map[string][]LegView{}
+		s.mu.Lock()
+		for _, l := range s.legs {
+			if room != "" && l.room != room {
+				continue
+			}
+			if _, live := states[l.callID]; !live {
+				continue // admitted, never connected
+			}
+			nick := l.audioNick
+			if nick == "" {
+				nick = l.chatNick
+			}
+			out[l.room] = append(out[l.room], LegView{
+				CallID: l.callID, Kind: "phone", Nick: nick, JID: l.jid, Binding: l.method,
+				State: states[l.callID], Secure: facts[l.callID],
+				Muted: l.muted, SelfMuted: l.selfMuted, Talking: l.talking, Held: l.held,
+				Ringing: l.ringing, PIN: l.pin != nil, DialOut: l.dialOut, Since: l.admitted,
+			})
+		}
+		s.mu.Unlock()
+		for _, ls := range out {
+			slices.SortFunc(ls, func(a, b LegView) int { return strings.Compare(a.CallID, b.CallID) })
+		}
+		done <- out
+	})
+	select {
+	case out := <-done:
+		return out, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("sync: reading the calls: %w", ctx.Err())
+	}
+}
+
+// Moderate carries out an operator's action through the chat face, as the
+// room itself, and logs it once in the audit trail. Unknown rooms and nicks
+// give muc.ErrNoRoom and muc.ErrNoOccupant.
+func (s *Sync) Moderate(ctx context.Context, a Action) (err error) {
+	target := a.Nick
+	defer func() { s.audit(auditEntry{action: string(a.Kind), face: a.Face, actor: a.Actor, room: a.Room, target: target, reason: a.Reason, err: err}) }()
+	if !a.Kind.Valid() {
+		return fmt.Errorf("sync: unknown action %q; want mute, unmute, kick, ban or end", a.Kind)
+	}
+	if a.Kind == ActionEnd {
+		return s.destroyRoom(ctx, a.Room, reasonText("ended by an operator", a.Reason))
+	}
+	occ, err := s.chat.Occupants(a.Room)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(occ, func(o muc.OccupantInfo) bool { return o.Nick == a.Nick })
+	if i < 0 {
+		return fmt.Errorf("nick %q in room %q: %w", a.Nick, a.Room, muc.ErrNoOccupant)
+	}
+	o := occ[i]
+	if o.JID != "" {
+		target = a.Nick + " (" + o.JID + ")"
+	}
+	switch a.Kind {
+	case ActionMute:
+		return s.setRoleWait(ctx, a.Room, a.Nick, muc.RoleVisitor, a.Reason)
+	case ActionUnmute:
+		return s.setRoleWait(ctx, a.Room, a.Nick, muc.RoleParticipant, a.Reason)
+	case ActionKick:
+		return s.setRoleWait(ctx, a.Room, a.Nick, muc.RoleNone, a.Reason)
+	default: // ActionBan
+		if o.JID == "" {
+			return ErrNoJID
+		}
+		return s.setAffiliation(ctx, a.Room, o.JID, store.AffiliationOutcast, a.Reason)
+	}
+}
+
+// The three changes below act on this node's muc while it holds the
+// component link, and otherwise ask the holder and wait for its answer, so
+// the operator learns the outcome rather than a hope.
+
+func (s *Sync) setRoleWait(ctx context.Context, room, nick string, role muc.Role, reason string) error {
+	if s.nodes != nil && s.nodes.chat.remote() {
+		_, err := s.nodes.chat.ask(chatCall{Method: callSetRole, Room: room, Nick: nick, Role: role, Reason: reason})
+		return err
+	}
+	return s.cfg.Chat.SetRole(ctx, room, nick, role, reason)
+}
+
+func (s *Sync) setAffiliation(ctx context.Context, room, jid string, a store.Affiliation, reason string) error {
+	if s.nodes != nil && s.nodes.chat.remote() {
+		_, err := s.nodes.chat.ask(chatCall{Method: callSetAffiliation, Room: room, JID: jid, Affiliation: a, Reason: reason})
+		return err
+	}
+	m, ok := s.cfg.Chat.(RoomModeration)
+	if !ok {
+		return errors.New("sync: the chat face cannot ban (it is not a RoomModeration)")
+	}
+	return m.SetAffiliation(ctx, room, jid, a, reason)
+}
+
+func (s *Sync) destroyRoom(ctx context.Context, room, reason string) error {
+	if s.nodes != nil && s.nodes.chat.remote() {
+		_, err := s.nodes.chat.ask(chatCall{Method: callDestroyRoom, Room: room, Reason: reason})
+		return err
+	}
+	m, ok := s.cfg.Chat.(RoomModeration)
+	if !ok {
+		return errors.New("sync: the chat face cannot end rooms (it is not a RoomModeration)")
+	}
+	return m.DestroyRoom(ctx, room, reason)
+}
+
+// moderateCall carries out an operator's change that another node sent to
+// the link holder (clusterchat.go's handleCall).
+func moderateCall(ctx context.Context, local Chat, call chatCall) error {
+	m, ok := local.(RoomModeration)
+	if !ok {
+		return errors.New("sync: the chat face cannot ban or end rooms")
+	}
+	if call.Method == callDestroyRoom {
+		return m.DestroyRoom(ctx, call.Room, call.Reason)
+	}
+	return m.SetAffiliation(ctx, call.Room, call.JID, call.Affiliation, call.Reason)
+}

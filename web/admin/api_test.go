@@ -1,0 +1,281 @@
+package admin
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeBridge stands in for the adapter over sync: the package's own
+// neighbour, not a peer.
+type fakeBridge struct {
+	mu    sync.Mutex
+	rooms []Room
+	acts  []Action
+}
+
+func (f *fakeBridge) Rooms(context.Context) ([]Room, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.rooms), nil
+}
+
+func (f *fakeBridge) Room(_ context.Context, name string) (Room, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, r := range f.rooms {
+		if r.Name == name {
+			return r, nil
+		}
+	}
+	return Room{}, fmt.Errorf("room %q: %w", name, ErrNotFound)
+}
+
+func (f *fakeBridge) Act(_ context.Context, a Action) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, r := range f.rooms {
+		if r.Name != a.Room {
+			continue
+		}
+		if a.Kind == ActionEnd {
+			f.acts = append(f.acts, a)
+			return nil
+		}
+		for j, p := range r.Participants {
+			if p.Nick == a.Nick {
+				if a.Kind == ActionBan && p.JID == "" {
+					return fmt.Errorf("ban %q: %w", a.Nick, ErrConflict)
+				}
+				f.rooms[i].Participants[j].Muted = a.Kind == ActionMute
+				f.acts = append(f.acts, a)
+				return nil
+			}
+		}
+		return fmt.Errorf("nick %q: %w", a.Nick, ErrNotFound)
+	}
+	return fmt.Errorf("room %q: %w", a.Room, ErrNotFound)
+}
+
+func newTestAPI(t *testing.T, token string) (*fakeBridge, string) {
+	t.Helper()
+	f := &fakeBridge{rooms: []Room{{Name: "standup", Participants: []Participant{
+		{Nick: "alice", JID: "alice@example.test", Role: "moderator", Affiliation: "owner", Faces: []string{"chat"}},
+		{Nick: "phone 1001", Role: "participant", Affiliation: "none", Faces: []string{"phone"}},
+	}}}}
+	a, err := New(Config{Rooms: f, Moderator: f, Token: token, Poll: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a)
+	t.Cleanup(srv.Close)
+	return f, srv.URL
+}
+
+func call(t *testing.T, method, url, token, body string) (int, Error) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var e Error
+	data, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(data, &e)
+	return resp.StatusCode, e
+}
+
+func TestAuth(t *testing.T) {
+	f, base := newTestAPI(t, "s3cret")
+	for _, tc := range []struct {
+		name, token string
+		want        int
+	}{
+		{"no token", "", http.StatusUnauthorized},
+		{"wrong token", "guess", http.StatusUnauthorized},
+		{"right token", "s3cret", http.StatusOK},
+	} {
+		if code, _ := call(t, "GET", base+Prefix+"rooms", tc.token, ""); code != tc.want {
+			t.Errorf("%s: GET rooms = %d, want %d", tc.name, code, tc.want)
+		}
+		code, _ := call(t, "POST", base+Prefix+"rooms/standup/participants/alice/kick", tc.token, "")
+		if code != tc.want {
+			t.Errorf("%s: POST kick = %d, want %d", tc.name, code, tc.want)
+		}
+	}
+	if len(f.acts) != 1 {
+		t.Errorf("actions carried out: %v; want only the one with the right token", f.acts)
+	}
+	if code, _ := call(t, "GET", base+Prefix+"openapi.json", "", ""); code != http.StatusOK {
+		t.Errorf("the OpenAPI document without a token = %d, want 200", code)
+	}
+}
+
+// TestLoopbackOnly: without a token, a request from another address is
+// refused and nothing is touched.
+func TestLoopbackOnly(t *testing.T) {
+	f := &fakeBridge{rooms: []Room{{Name: "standup"}}}
+	a, err := New(Config{Rooms: f, Moderator: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for addr, want := range map[string]int{"192.0.2.7:5555": http.StatusForbidden, "127.0.0.1:5555": http.StatusOK, "[::1]:5555": http.StatusOK} {
+		req := httptest.NewRequest("POST", Prefix+"rooms/standup/end", nil)
+		req.RemoteAddr = addr
+		w := httptest.NewRecorder()
+		a.ServeHTTP(w, req)
+		if w.Code != want {
+			t.Errorf("end from %s = %d, want %d", addr, w.Code, want)
+		}
+	}
+	if len(f.acts) != 2 {
+		t.Errorf("actions carried out: %v; want the two from loopback", f.acts)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	_, base := newTestAPI(t, "")
+	for _, tc := range []struct {
+		method, path, body string
+		want               int
+		field              string
+	}{
+		{"GET", "rooms/nosuch", "", 404, ""},
+		{"POST", "rooms/nosuch/end", "", 404, ""},
+		{"POST", "rooms/standup/participants/nobody/mute", "", 404, ""},
+		{"POST", "rooms/standup/participants/alice/explode", "", 404, "action"},
+		{"POST", "rooms/standup/participants/alice/mute", `{"reason": 5}`, 400, "reason"},
+		{"POST", "rooms/standup/participants/alice/mute", `{"reasn": "x"}`, 400, "reasn"},
+		{"POST", "rooms/standup/participants/alice/mute", `{"reason": "x"`, 400, ""},
+		{"POST", "rooms/standup/participants/phone%201001/ban", "", 409, ""},
+		{"POST", "rooms/standup/participants/phone%201001/mute", `{"reason": "noise"}`, 200, ""},
+		{"GET", "nothing/here", "", 404, ""},
+	} {
+		code, e := call(t, tc.method, base+Prefix+tc.path, "", tc.body)
+		if code != tc.want || e.Field != tc.field {
+			t.Errorf("%s %s %s = %d field %q (%s), want %d field %q", tc.method, tc.path, tc.body, code, e.Field, e.Error, tc.want, tc.field)
+		}
+	}
+}
+
+// TestEvents: the stream sends the rooms at once, again when they change,
+// and each action taken through the API.
+func TestEvents(t *testing.T) {
+	_, base := newTestAPI(t, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", base+Prefix+"events", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("Content-Type %q", ct)
+	}
+	events := make(chan [2]string, 16)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		var name string
+		for sc.Scan() {
+			line := sc.Text()
+			if n, ok := strings.CutPrefix(line, "event: "); ok {
+				name = n
+			} else if d, ok := strings.CutPrefix(line, "data: "); ok {
+				events <- [2]string{name, d}
+			}
+		}
+		close(events)
+	}()
+	next := func() [2]string {
+		select {
+		case e := <-events:
+			return e
+		case <-ctx.Done():
+			t.Fatal("no event within 10 s")
+		}
+		return [2]string{}
+	}
+	if e := next(); e[0] != "rooms" || !strings.Contains(e[1], `"nick":"phone 1001"`) {
+		t.Fatalf("first event %v, want the rooms", e)
+	}
+	if code, _ := call(t, "POST", base+Prefix+"rooms/standup/participants/phone%201001/mute", "", ""); code != 200 {
+		t.Fatalf("mute = %d", code)
+	}
+	var sawAction, sawMuted bool
+	for !sawAction || !sawMuted {
+		e := next()
+		switch e[0] {
+		case "action":
+			sawAction = strings.Contains(e[1], `"action":"mute"`) && strings.Contains(e[1], `"nick":"phone 1001"`)
+		case "rooms":
+			var rl roomsList
+			if err := json.Unmarshal([]byte(e[1]), &rl); err != nil {
+				t.Fatal(err)
+			}
+			sawMuted = rl.Rooms[0].Participants[1].Muted
+		}
+	}
+}
+
+// TestOpenAPICoversRoutes keeps the document and the routes in step: every
+// route New registers is a path of the document, and the other way round.
+func TestOpenAPICoversRoutes(t *testing.T) {
+	var doc struct {
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(openAPI, &doc); err != nil {
+		t.Fatalf("openapi.json: %v", err)
+	}
+	src, err := readSource("api.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`"(GET|POST) "\+Prefix\+"([^"]+)"`)
+	routes := map[string]bool{}
+	for _, m := range re.FindAllStringSubmatch(src, -1) {
+		routes[strings.ToLower(m[1])+" /"+m[2]] = true
+	}
+	if len(routes) < 6 {
+		t.Fatalf("found %d routes in api.go; the pattern no longer matches", len(routes))
+	}
+	documented := map[string]bool{}
+	for p, ops := range doc.Paths {
+		for method := range ops {
+			if method != "parameters" {
+				documented[method+" "+p] = true
+			}
+		}
+	}
+	for r := range routes {
+		if !documented[r] {
+			t.Errorf("route %s is not in openapi.json", r)
+		}
+	}
+	for d := range documented {
+		if !routes[d] {
+			t.Errorf("openapi.json documents %s, which is not served", d)
+		}
+	}
+}
+
+func readSource(name string) (string, error) {
+	b, err := os.ReadFile(name)
+	return string(b), err
+}
