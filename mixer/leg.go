@@ -55,6 +55,8 @@ type Leg struct {
 	dtmf  dtmfState
 	rtcp  rtcpState
 
+	prompts promptQueue // prompts for this leg alone (prompt.go)
+
 	tick     uint64 // room tick at the last drain
 	lastRecv uint64 // tick of the last accepted RTP packet
 	timedOut bool

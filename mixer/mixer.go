@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"cusax.dev/bridge/mixer/codec"
+	"cusax.dev/bridge/mixer/prompt"
 )
 
 // Frame is the mixer's clock period: every room mixes and sends one 20 ms
@@ -51,6 +52,9 @@ type Config struct {
 	// OnEvent receives events; it is called from mixer goroutines and must
 	// not block.
 	OnEvent func(Event)
+	// Prompts are the voice prompts and tones legs and rooms can be
+	// played (Leg.Play, Leg.PlayToOthers, Mixer.Announce); nil has none.
+	Prompts *prompt.Set
 	// Logger gets the mixer's logs; nil discards them.
 	Logger *slog.Logger
 	// Metrics is where the mixer's bridge_mixer_* metrics are registered;

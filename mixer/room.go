@@ -34,6 +34,8 @@ type room struct {
 	dominant  *Leg
 	challenge *Leg
 	chalTicks int
+
+	ann promptQueue // announcements into everyone's mix (prompt.go)
 }
 
 // codecGroup is what listeners sharing a codec share: one encode of the full
@@ -93,6 +95,7 @@ func (r *room) reconcile() bool {
 	kept := r.legs[:0]
 	for _, l := range r.legs {
 		if l.closed.Load() {
+			l.prompts.drop()
 			if l.talk.talking {
 				l.talk.talking = false
 				r.m.emit(Event{Kind: EventTalking, Room: r.name, LegID: l.id, Talking: false})
@@ -172,6 +175,7 @@ func (r *room) tick(now time.Time) bool {
 			l.skipPCM()
 		}
 	}
+	r.mixAnnouncement()
 	for i, v := range r.sum {
 		r.mix[i] = sat16(v)
 	}
@@ -181,9 +185,11 @@ func (r *room) tick(now time.Time) bool {
 	}
 	for _, l := range r.legs {
 		r.sendTo(l)
+		l.prompts.advance()
 		r.checkTimeout(l)
 		l.maybeSendRTCP(now)
 	}
+	r.ann.advance()
 	r.flushCounters()
 	return true
 }
@@ -256,12 +262,16 @@ func (r *room) sendTo(l *Leg) {
 	var err error
 	payload := l.out.buf[12:]
 	switch {
+	case l.prompts.current() != nil:
+		n = l.promptFrame(payload)
 	case l.deaf.Load():
 		if !g.silDone {
 			g.silN, err = g.sil.Encode(g.silence[:], g.silBuf[:])
 			g.silDone = err == nil
 		}
 		n = copy(payload, g.silBuf[:g.silN])
+	case r.leftOut(l):
+		n, err = r.encodeLeftOut(l, payload)
 	case l.inMix:
 		f := &l.rx.frame
 		for i, v := range r.sum {
