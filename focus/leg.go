@@ -312,6 +312,7 @@ func (l *leg) dtmf(d rune) {
 	l.mu.Unlock()
 	if toggled {
 		l.applyMute()
+		l.selfMuteTone(self)
 		l.f.emit(Event{Kind: EventMute, Room: l.room, CallID: l.callID, Call: l.facts, Muted: self || focus, SelfMuted: true})
 		l.f.roomChanged(l.room)
 	}

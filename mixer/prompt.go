@@ -14,7 +14,7 @@ import (
 //   - to one leg (Leg.Play): while it plays, the leg hears the prompt in
 //     place of the room, a pre-encoded payload copied into its packet, and
 //     nobody else hears anything of it: it never touches the sum;
-//   - into the room (Leg.PlayToOthers, Mixer.Announce): the prompt's 16 kHz
+//   - into the room (Leg.PlayToOthers, Leg.PlayToRoom): the prompt's 16 kHz
 //     frames are added to the room's sum, so every mix carries it, except
 //     for the one leg left out, who gets its own encode of the mix without
 //     it for the prompt's few frames.
@@ -135,36 +135,24 @@ func (l *Leg) Play(name string) (<-chan struct{}, error) {
 	return pb.done, nil
 }
 
-// PlayToOthers plays the named prompt (a join or leave tone) into the
-// room's mix for every leg but this one, after any other announcement of
-// the room. The channel is closed once it has played.
-func (l *Leg) PlayToOthers(name string) (<-chan struct{}, error) {
+// PlayToOthers plays the named prompt (a join tone) into the room's mix
+// for every leg but this one, after any other announcement of the room.
+// The channel is closed once it has played.
+func (l *Leg) PlayToOthers(name string) (<-chan struct{}, error) { return l.announce(name, l) }
+
+// PlayToRoom plays the named prompt (a leave tone) into the mix of every
+// leg of this leg's room, itself included.
+func (l *Leg) PlayToRoom(name string) (<-chan struct{}, error) { return l.announce(name, nil) }
+
+func (l *Leg) announce(name string, except *Leg) (<-chan struct{}, error) {
 	if l.closed.Load() {
 		return nil, ErrClosed
 	}
-	pb, err := l.m.playback(name, l)
+	pb, err := l.m.playback(name, except)
 	if err != nil {
 		return nil, err
 	}
 	if err := l.room.ann.push(pb); err != nil {
-		return nil, err
-	}
-	return pb.done, nil
-}
-
-// Announce plays the named prompt into the mix of every leg of a room.
-func (m *Mixer) Announce(room, name string) (<-chan struct{}, error) {
-	pb, err := m.playback(name, nil)
-	if err != nil {
-		return nil, err
-	}
-	m.mu.Lock()
-	r := m.rooms[room]
-	m.mu.Unlock()
-	if r == nil {
-		return nil, fmt.Errorf("mixer: no room %q to announce to", room)
-	}
-	if err := r.ann.push(pb); err != nil {
 		return nil, err
 	}
 	return pb.done, nil

@@ -60,6 +60,7 @@ func (s *Sync) onAudio(ctx context.Context, ev focus.Event) {
 	switch ev.Kind {
 	case focus.EventJoined:
 		l.joined, l.ringing = true, false
+		s.promptJoined(ctx, l)
 		if l.pin != nil {
 			return // shown once the PIN is right
 		}
@@ -71,6 +72,7 @@ func (s *Sync) onAudio(ctx context.Context, ev focus.Event) {
 		s.mu.Lock()
 		delete(s.legs, ev.CallID)
 		s.mu.Unlock()
+		s.promptLeft(l)
 		s.hideLeg(ctx, l, ev.Reason)
 	case focus.EventHold:
 		l.held = ev.Held

@@ -117,6 +117,7 @@ func (s *Sync) removedByModerator(ctx context.Context, ev muc.Event, at time.Tim
 func (s *Sync) roomDestroyed(ctx context.Context, ev muc.Event, at time.Time) {
 	s.dropRoomTokens(ctx, ev.Room)
 	s.async(ctx, func(c context.Context) {
+		s.promptRoomEnded(c, ev.Room)
 		if err := s.audio.CloseRoom(c, ev.Room, reasonText("room destroyed", ev.Reason)); err != nil {
 			s.log.Warn("closing the audio of a destroyed room", "room", ev.Room, "err", err)
 		}
@@ -162,6 +163,7 @@ func (s *Sync) setMuted(ctx context.Context, l *legState, muted bool) {
 		s.log.Warn("cannot change a leg's voice", "call", l.callID, "err", err)
 		return
 	}
+	s.promptVoice(ctx, l, muted)
 	l.muted = muted
 	s.showPresence(ctx, l)
 }
@@ -176,6 +178,7 @@ func (s *Sync) kick(ctx context.Context, legs []*legState, action, reason string
 		l.ending = true
 		callID := l.callID
 		s.async(ctx, func(c context.Context) {
+			s.promptBeforeBye(c, callID, action)
 			if err := s.audio.Kick(c, callID, reason); err != nil && !errors.Is(err, focus.ErrNoSuchCall) {
 				s.log.Warn("cannot hang up a kicked leg", "call", callID, "err", err)
 			}

@@ -49,6 +49,10 @@ type Config struct {
 	// PINTimeout bounds how long a caller of a password-protected room has
 	// to key the PIN (digits then #); zero means 60 s.
 	PINTimeout time.Duration
+	// JoinTonesUpTo: in rooms of at most this many calls, the others hear
+	// a tone when a call joins or leaves (prompts.go); zero turns the
+	// tones off.
+	JoinTonesUpTo int
 
 	// Cluster joins this node to others sharing the store (Redis): calls
 	// go to their room's owner node, and the chat face is reached through

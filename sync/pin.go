@@ -35,10 +35,12 @@ func (s *Sync) pinDigit(ctx context.Context, l *legState, d rune) {
 		if l.joined {
 			s.showLeg(ctx, l)
 		}
+		s.promptJoined(ctx, l)
 		s.log.Info("PIN accepted", "room", l.room, "call", l.callID)
 		return
 	}
 	p.tries++
+	s.promptPINWrong(ctx, l)
 	s.log.Info("wrong PIN", "room", l.room, "call", l.callID, "tries", p.tries)
 	if p.tries >= maxPINTries {
 		l.pin = nil
