@@ -35,80 +35,32 @@ func (f *Focus) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 // answerInvite runs an initial INVITE to its end. It returns a refusal to
 // send, or 0 when the call was answered (or the transaction died).
 func (f *Focus) answerInvite(req *sip.Request, tx sip.ServerTransaction) (int, string, []sip.Header) {
-	src := sourceAddr(req)
-	// A proxied INVITE was rate-limited by the node it reached, as coming
-	// from the phone; here it comes from that node, with everyone else's.
-	proxied := f.proxiedByNode(req, src.Addr())
-	if !proxied && !f.limiter.allow(src.Addr(), time.Now()) {
-		return sip.StatusServiceUnavailable, "Too Many Calls From Your Address",
-			[]sip.Header{sip.NewHeader("Retry-After", "1")}
-	}
-	if req.Contact() == nil {
-		return sip.StatusBadRequest, "Bad Request: INVITE without Contact", nil
-	}
-	name, token, ok := parseRoom(req.Recipient)
-	if !ok {
-		return sip.StatusNotFound, "No Such Conference", nil
-	}
-	if h := req.GetHeader("Require"); h != nil {
-		for _, ext := range splitList(h.Value()) {
-			if ext != supportedExt {
-				return sip.StatusBadExtension, "Bad Extension", []sip.Header{sip.NewHeader("Unsupported", ext)}
-			}
+	c := &incomingCall{req: req}
+	// Media before the room: a 488 costs nothing and must not reach the
+	// hooks.
+	for _, check := range []inviteCheck{
+		f.checkCallRate,
+		checkContact,
+		checkRoomURI,
+		checkRequire,
+		f.checkSessionTimer,
+		f.checkCodecs,
+		f.checkOffer,
+		f.checkOpen,
+	} {
+		if code, reason, hdrs := check(c); code != 0 {
+			return code, reason, hdrs
 		}
 	}
-	se, refresher, code, hdr := f.sessionTimer(req)
-	if code != 0 {
-		return code, "Session Interval Too Small", []sip.Header{hdr}
-	}
-	facts := callFacts(req, name, token)
-	facts.Proxied = proxied
+	c.facts = callFacts(req, c.name, c.token)
+	c.facts.Proxied = c.proxied
 
-	// Media first: a 488 costs nothing and must not reach the hooks.
-	codecs := f.cfg.Media.Codecs()
-	if len(codecs) == 0 {
-		return sip.StatusServiceUnavailable, "No Codecs", []sip.Header{f.retryAfter(0)}
-	}
-	var (
-		offer *sdp.SessionDescription
-		neg   negotiated
-	)
-	body := req.Body()
-	if len(body) > 0 {
-		if ct := req.ContentType(); ct != nil && !strings.EqualFold(strings.TrimSpace(strings.Split(ct.Value(), ";")[0]), "application/sdp") {
-			return sip.StatusUnsupportedMediaType, "Unsupported Media Type", []sip.Header{sip.NewHeader("Accept", "application/sdp")}
-		}
-		var err error
-		if offer, err = parseSDP(body); err == nil {
-			neg, err = negotiate(offer, codecs, f.rtpAddr())
-		}
-		if err != nil {
-			return f.notAcceptable(err)
-		}
-	}
-
-	f.mu.Lock()
-	stopped, closing := f.stopped, f.closing[name]
-	f.mu.Unlock()
+	adm := f.admission(c.facts)
 	switch {
-	case stopped:
-		return sip.StatusServiceUnavailable, "Shutting Down", []sip.Header{f.retryAfter(0)}
-	case closing:
-		return sip.StatusTemporarilyUnavailable, "Room Closing", nil
-	}
-	adm := Admission{Verdict: Accept}
-	if f.cfg.Admit != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		adm = f.cfg.Admit(ctx, facts)
-		cancel()
-	} else if f.cfg.RequireExistingRooms && !f.roomExists(name) {
-		adm.Verdict = UnknownRoom
-	}
-	switch {
-	case (adm.Verdict == Moved || adm.Verdict == Proxy) && facts.Proxied:
+	case (adm.Verdict == Moved || adm.Verdict == Proxy) && c.facts.Proxied:
 		// Another node sent this call here as the owner: sending it on
 		// could loop (CallFacts.Proxied).
-		f.log.Warn("admission hook sent a proxied call on again", "call", facts.CallID, "room", name)
+		f.log.Warn("admission hook sent a proxied call on again", "call", c.facts.CallID, "room", c.name)
 		return sip.StatusLoopDetected, "Loop Detected", nil
 	case adm.Verdict == Proxy:
 		return f.proxyInvite(req, tx, adm)
@@ -117,26 +69,186 @@ func (f *Focus) answerInvite(req *sip.Request, tx sip.ServerTransaction) (int, s
 		return code, reason, hdrs
 	}
 
-	l := newLeg(f, name, facts)
+	l := f.inviteLeg(c, adm)
+	if code, reason, hdrs := f.attachMedia(c, l); code != 0 {
+		return code, reason, hdrs
+	}
+	body, err := f.localSDP(c, l)
+	if err != nil {
+		l.finish("failed")
+		return sip.StatusInternalServerError, "SDP Build Failed", nil
+	}
+	l.localSDP = body
+	res := f.inviteOK(c, body)
+	if !f.sendAnswer(tx, l, res) {
+		return 0, "", nil
+	}
+	ack, ok := f.awaitAck(tx, res, l)
+	l.acked()
+	f.confirmCall(c, l, ack, ok)
+	return 0, "", nil
+}
+
+// incomingCall is what answerInvite has learnt of an initial INVITE so far.
+type incomingCall struct {
+	req *sip.Request
+	// proxied: forwarded by another bridge node the focus trusts.
+	proxied     bool
+	name, token string // the room and the caller's token, from the Request-URI
+	se          time.Duration
+	refresher   string // "uac" or "uas", when se > 0
+	codecs      []Codec
+	// offer is nil for an offerless INVITE: the focus offers in its 200
+	// and takes the answer from the ACK.
+	offer    *sdp.SessionDescription
+	neg      negotiated
+	facts    CallFacts
+	localTag string
+	// media is the leg's media, kept here because the leg forgets its own
+	// when it ends, which may happen as soon as it is in its room.
+	media MediaLeg
+}
+
+// inviteCheck refuses an initial INVITE (a non-zero code), or records in c
+// what it learnt.
+type inviteCheck func(c *incomingCall) (int, string, []sip.Header)
+
+// checkCallRate limits calls per source address. A proxied INVITE was
+// rate-limited by the node it reached, as coming from the phone; here it
+// comes from that node, with everyone else's.
+func (f *Focus) checkCallRate(c *incomingCall) (int, string, []sip.Header) {
+	src := sourceAddr(c.req)
+	c.proxied = f.proxiedByNode(c.req, src.Addr())
+	if !c.proxied && !f.limiter.allow(src.Addr(), time.Now()) {
+		return sip.StatusServiceUnavailable, "Too Many Calls From Your Address",
+			[]sip.Header{sip.NewHeader("Retry-After", "1")}
+	}
+	return 0, "", nil
+}
+
+func checkContact(c *incomingCall) (int, string, []sip.Header) {
+	if c.req.Contact() == nil {
+		return sip.StatusBadRequest, "Bad Request: INVITE without Contact", nil
+	}
+	return 0, "", nil
+}
+
+func checkRoomURI(c *incomingCall) (int, string, []sip.Header) {
+	var ok bool
+	if c.name, c.token, ok = parseRoom(c.req.Recipient); !ok {
+		return sip.StatusNotFound, "No Such Conference", nil
+	}
+	return 0, "", nil
+}
+
+// checkRequire refuses any required extension but supportedExt (RFC 3261
+// 8.2.2.3).
+func checkRequire(c *incomingCall) (int, string, []sip.Header) {
+	h := c.req.GetHeader("Require")
+	if h == nil {
+		return 0, "", nil
+	}
+	for _, ext := range splitList(h.Value()) {
+		if ext != supportedExt {
+			return sip.StatusBadExtension, "Bad Extension", []sip.Header{sip.NewHeader("Unsupported", ext)}
+		}
+	}
+	return 0, "", nil
+}
+
+func (f *Focus) checkSessionTimer(c *incomingCall) (int, string, []sip.Header) {
+	se, refresher, code, hdr := f.sessionTimer(c.req)
+	if code != 0 {
+		return code, "Session Interval Too Small", []sip.Header{hdr}
+	}
+	c.se, c.refresher = se, refresher
+	return 0, "", nil
+}
+
+func (f *Focus) checkCodecs(c *incomingCall) (int, string, []sip.Header) {
+	c.codecs = f.cfg.Media.Codecs()
+	if len(c.codecs) == 0 {
+		return sip.StatusServiceUnavailable, "No Codecs", []sip.Header{f.retryAfter(0)}
+	}
+	return 0, "", nil
+}
+
+// checkOffer negotiates the INVITE's SDP offer, if it has one.
+func (f *Focus) checkOffer(c *incomingCall) (int, string, []sip.Header) {
+	body := c.req.Body()
+	if len(body) == 0 {
+		return 0, "", nil
+	}
+	if ct := c.req.ContentType(); ct != nil && !strings.EqualFold(strings.TrimSpace(strings.Split(ct.Value(), ";")[0]), "application/sdp") {
+		return sip.StatusUnsupportedMediaType, "Unsupported Media Type", []sip.Header{sip.NewHeader("Accept", "application/sdp")}
+	}
+	offer, err := parseSDP(body)
+	if err == nil {
+		c.neg, err = negotiate(offer, c.codecs, f.rtpAddr())
+	}
+	if err != nil {
+		return f.notAcceptable(err)
+	}
+	c.offer = offer
+	return 0, "", nil
+}
+
+// checkOpen refuses calls while the focus stops or the room closes.
+func (f *Focus) checkOpen(c *incomingCall) (int, string, []sip.Header) {
+	f.mu.Lock()
+	stopped, closing := f.stopped, f.closing[c.name]
+	f.mu.Unlock()
+	switch {
+	case stopped:
+		return sip.StatusServiceUnavailable, "Shutting Down", []sip.Header{f.retryAfter(0)}
+	case closing:
+		return sip.StatusTemporarilyUnavailable, "Room Closing", nil
+	}
+	return 0, "", nil
+}
+
+// admission asks the admission hook about a call; without one, a call is
+// accepted unless it is to a room that must already exist and does not.
+func (f *Focus) admission(facts CallFacts) Admission {
+	adm := Admission{Verdict: Accept}
+	if f.cfg.Admit != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		adm = f.cfg.Admit(ctx, facts)
+		cancel()
+	} else if f.cfg.RequireExistingRooms && !f.roomExists(facts.Room) {
+		adm.Verdict = UnknownRoom
+	}
+	return adm
+}
+
+// inviteLeg is the leg of an admitted call, with its UAS dialog and what
+// the admission decided, not yet with media.
+func (f *Focus) inviteLeg(c *incomingCall, adm Admission) *leg {
+	l := newLeg(f, c.name, c.facts)
 	if adm.DisplayName != "" {
 		l.display = adm.DisplayName
 	}
 	l.focusMute = adm.Muted
-	localTag := newTag()
-	l.dlg = uasDialog(req, localTag)
-	l.timerSE, l.uasRefr = se, refresher == "uas"
+	c.localTag = newTag()
+	l.dlg = uasDialog(c.req, c.localTag)
+	l.timerSE, l.uasRefr = c.se, c.refresher == "uas"
+	return l
+}
 
-	mcfg := MediaLegConfig{Room: name, Codec: neg.Codec, TelephoneEvent: neg.TelephoneEvent, Remote: neg.Remote}
-	if offer == nil {
-		mcfg.Codec = codecs[0]
+// attachMedia gives l a media leg and a place in its room, or the refusal
+// when either is not to be had.
+func (f *Focus) attachMedia(c *incomingCall, l *leg) (int, string, []sip.Header) {
+	mcfg := MediaLegConfig{Room: c.name, Codec: c.neg.Codec, TelephoneEvent: c.neg.TelephoneEvent, Remote: c.neg.Remote}
+	if c.offer == nil {
+		mcfg.Codec = c.codecs[0]
 	}
 	media, err := f.cfg.Media.AddLeg(mcfg)
 	if err != nil {
-		f.log.Warn("no media leg for call", "room", name, "err", err)
+		f.log.Warn("no media leg for call", "room", c.name, "err", err)
 		return sip.StatusServiceUnavailable, "No Media Ports", []sip.Header{f.retryAfter(0)}
 	}
-	l.media = media
-	l.neg = neg
+	l.media, c.media = media, media
+	l.neg = c.neg
 	if code, reason := f.admitLeg(l); code != 0 {
 		media.Close()
 		var hdrs []sip.Header
@@ -145,66 +257,76 @@ func (f *Focus) answerInvite(req *sip.Request, tx sip.ServerTransaction) (int, s
 		}
 		return code, reason, hdrs
 	}
-	if offer != nil {
-		media.SetHold(neg.Direction.held())
+	if c.offer != nil {
+		media.SetHold(c.neg.Direction.held())
 	}
 	l.applyMute()
+	return 0, "", nil
+}
 
-	local := f.sdpAddr(media)
-	var sdpBody []byte
-	if offer != nil {
-		sdpBody, err = buildAnswer(offer, neg, local, l.origin)
-	} else {
-		sdpBody, err = buildOffer(f.offerCodecs(codecs), local, l.origin, SendRecv)
+// localSDP is the focus's answer to the INVITE's offer, or its own offer
+// when the INVITE had none.
+func (f *Focus) localSDP(c *incomingCall, l *leg) ([]byte, error) {
+	local := f.sdpAddr(c.media)
+	if c.offer != nil {
+		return buildAnswer(c.offer, c.neg, local, l.origin)
 	}
-	if err != nil {
-		l.finish("failed")
-		return sip.StatusInternalServerError, "SDP Build Failed", nil
-	}
-	l.localSDP = sdpBody
-	res := sdpResponse(req, sdpBody)
-	res.To().Params.Add("tag", localTag)
-	f.addDialogHeaders(res, name, req.Transport())
-	if se > 0 {
-		res.AppendHeader(sip.NewHeader("Session-Expires", fmt.Sprintf("%d;refresher=%s", int(se.Seconds()), refresher)))
-		if refresher == "uac" {
+	return buildOffer(f.offerCodecs(c.codecs), local, l.origin, SendRecv)
+}
+
+// inviteOK is the 200 that answers the INVITE and forms the dialog.
+func (f *Focus) inviteOK(c *incomingCall, body []byte) *sip.Response {
+	res := sdpResponse(c.req, body)
+	res.To().Params.Add("tag", c.localTag)
+	f.addDialogHeaders(res, c.name, c.req.Transport())
+	if c.se > 0 {
+		res.AppendHeader(sip.NewHeader("Session-Expires", fmt.Sprintf("%d;refresher=%s", int(c.se.Seconds()), c.refresher)))
+		if c.refresher == "uac" {
 			res.AppendHeader(sip.NewHeader("Require", "timer"))
 		}
 	}
+	return res
+}
+
+// sendAnswer sends the 200 unless the call ended while it was being set
+// up; it reports whether it did.
+func (f *Focus) sendAnswer(tx sip.ServerTransaction, l *leg, res *sip.Response) bool {
 	if !l.transition(legAnswered) {
 		l.finish("failed")
-		return 0, "", nil
+		return false
 	}
 	// A CANCEL that came while the call was being set up already got its
 	// 487 from sipgo; one that comes now races the 200 (RFC 3261 9.2).
 	if !tx.OnCancel(func(*sip.Request) { go l.finish("departed") }) || txDone(tx) {
 		f.metrics.calls.WithLabelValues("487").Inc()
 		l.finish("departed")
-		return 0, "", nil
+		return false
 	}
 	f.respond(tx, res)
+	return true
+}
 
-	ack, ok := f.awaitAck(tx, res, l)
-	l.acked()
+// confirmCall connects an answered call once its ACK came (ok), taking the
+// caller's answer from the ACK when the focus made the offer.
+func (f *Focus) confirmCall(c *incomingCall, l *leg, ack *sip.Request, ok bool) {
 	if !ok {
 		// RFC 3261 13.3.1.4: no ACK in 64*T1, so the session ends with a BYE.
 		if l.getState() == legAnswered {
 			f.metrics.calls.WithLabelValues("no_ack").Inc()
 			l.hangup(context.Background(), "failed", "no ACK")
 		}
-		return 0, "", nil
+		return
 	}
-	if offer == nil {
-		if err := l.applyAnswer(ack.Body(), codecs); err != nil {
+	if c.offer == nil {
+		if err := l.applyAnswer(ack.Body(), c.codecs); err != nil {
 			f.log.Info("offerless INVITE: bad answer in ACK", "call", l.callID, "err", err)
 			f.metrics.calls.WithLabelValues("bad_ack_sdp").Inc()
 			l.hangup(context.Background(), "failed", "unacceptable SDP in ACK")
-			return 0, "", nil
+			return
 		}
 	}
 	f.metrics.calls.WithLabelValues("answered").Inc()
 	l.connected()
-	return 0, "", nil
 }
 
 // connected moves a freshly acknowledged leg to connected or on-hold and
@@ -491,13 +613,13 @@ func (f *Focus) offerCodecs(codecs []Codec) []Codec {
 	return out
 }
 
-// callFacts gathers what sync needs to know about a caller.
 // proxiedByNode reports whether req was forwarded by another bridge node:
 // it carries ProxiedHeader and comes from an address the node trusts.
 func (f *Focus) proxiedByNode(req *sip.Request, src netip.Addr) bool {
 	return req.GetHeader(ProxiedHeader) != nil && f.cfg.TrustProxied != nil && f.cfg.TrustProxied(src.Unmap())
 }
 
+// callFacts gathers what sync needs to know about a caller.
 func callFacts(req *sip.Request, roomName, token string) CallFacts {
 	from := req.From()
 	cf := CallFacts{

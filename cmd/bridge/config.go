@@ -37,6 +37,9 @@ type Config struct {
 	Directory       []bsync.DirectoryRule
 	AnnounceDialIn  bool
 	JoinTokenTTL    time.Duration
+	PromptsDir      string // empty: the built-in prompts
+	PromptLanguage  string
+	JoinTonesUpTo   int
 	HTTPListen      string
 	DataDir         string
 	RedisURL        string
@@ -257,6 +260,9 @@ func validate(raw map[string]rawValue) (Config, error) {
 		{keyDirectory, func(v string) (err error) { cfg.Directory, err = parseDirectory(v); return }},
 		{keyAnnounceDialIn, func(v string) (err error) { cfg.AnnounceDialIn, err = parseBool(v); return }},
 		{keyJoinTokenTTL, func(v string) (err error) { cfg.JoinTokenTTL, err = parsePositiveDuration(v); return }},
+		{keyPromptsDir, func(v string) (err error) { cfg.PromptsDir, err = parsePromptsDir(v); return }},
+		{keyPromptLanguage, func(v string) (err error) { cfg.PromptLanguage, err = parsePromptLanguage(v, cfg.PromptsDir); return }},
+		{keyJoinTonesUpTo, func(v string) (err error) { cfg.JoinTonesUpTo, err = parseJoinTonesUpTo(v); return }},
 		{keyHTTPListen, func(v string) (err error) { cfg.HTTPListen, err = parseHostPort(v); return }},
 		{keyDataDir, func(v string) (err error) { cfg.DataDir, err = prepareDataDir(v); return }},
 		{keyRedisURL, func(v string) (err error) { cfg.RedisURL, err = parseRedisURL(v); return }},

@@ -99,6 +99,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		lc.onShutdown("release rooms", cl.Shutdown)
 	}
 	var draining atomic.Bool
+	prompts, err := loadPrompts(cfg)
+	if err != nil {
+		return err
+	}
 	mix, err := mixer.New(mixer.Config{
 		BindAddr: cfg.SIPListen.Addr(),
 		PortMin:  cfg.RTPPorts.Low,
@@ -111,6 +115,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 				s.Talking(ev.LegID, ev.Talking)
 			}
 		},
+		Prompts: prompts,
 		Logger:  log.With("part", "mixer"),
 		Metrics: registry,
 	})
@@ -210,6 +215,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 			Tokens:         st,
 			TokenTTL:       cfg.JoinTokenTTL,
 			AnnounceTokens: cfg.AnnounceDialIn,
+			JoinTonesUpTo:  cfg.JoinTonesUpTo,
 			Logger:         log.With("part", "sync"),
 			Registerer:     registry,
 		})
