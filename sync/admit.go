@@ -41,6 +41,9 @@ func (s *Sync) Admit(ctx context.Context, call focus.CallFacts) focus.Admission 
 	if exists && info.Config.MembersOnly && affRank(aff) < affRank(store.AffiliationMember) {
 		return s.refuse(call, "members-only", "members only")
 	}
+	if adm, full := s.roomFull(call, jid, aff, info); full {
+		return adm
+	}
 	l := &legState{
 		callID: call.CallID, room: call.Room, jid: jid, method: method,
 		display: displayName(call), dialOut: call.DialOut, admitted: s.now(),

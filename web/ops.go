@@ -44,8 +44,11 @@ type OpsConfig struct {
 	// calls and waits for its running ones to end (Kubernetes' preStop
 	// runs `bridge drain`, which calls it). It returns a line for the
 	// operator.
-	Drain  func(ctx context.Context) (string, error)
-	Logger *slog.Logger
+	Drain func(ctx context.Context) (string, error)
+	// Handlers are served next to the above, by ServeMux pattern (the
+	// admin API on "/api/v1/", the dashboard on "GET /{$}").
+	Handlers map[string]http.Handler
+	Logger   *slog.Logger
 }
 
 // Ops is the ops HTTP server.
@@ -81,6 +84,9 @@ func NewOps(cfg OpsConfig) (*Ops, error) {
 	}))
 	if cfg.Drain != nil {
 		mux.HandleFunc("POST /drain", o.drain)
+	}
+	for pattern, h := range cfg.Handlers {
+		mux.Handle(pattern, h)
 	}
 	o.server = &http.Server{
 		Handler:           mux,

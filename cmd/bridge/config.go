@@ -52,6 +52,9 @@ type Config struct {
 	RoomLeaseTTL    time.Duration
 	ProxyCalls      bool // --route-mode proxy
 	DrainTimeout    time.Duration
+	AdminTokenFile  string
+	AdminToken      string // read from AdminTokenFile; empty: loopback only
+	MaxCalls        int    // 0: no limit
 
 	// ConfigFile is the YAML file the settings were read from, if any.
 	ConfigFile string
@@ -281,6 +284,8 @@ func validate(raw map[string]rawValue) (Config, error) {
 		{keyRoomLeaseTTL, func(v string) (err error) { cfg.RoomLeaseTTL, err = parseLeaseTTL(v); return }},
 		{keyRouteMode, func(v string) (err error) { cfg.ProxyCalls, err = parseRouteMode(v); return }},
 		{keyDrainTimeout, func(v string) (err error) { cfg.DrainTimeout, err = parsePositiveDuration(v); return }},
+		{keyAdminTokenFile, func(v string) (err error) { cfg.AdminTokenFile, cfg.AdminToken, err = readAdminToken(v); return }},
+		{keyMaxCalls, func(v string) (err error) { cfg.MaxCalls, err = parseMaxCalls(v); return }},
 	}
 	for _, s := range steps {
 		if err := check(s.name, s.parse); err != nil {
@@ -618,6 +623,9 @@ Usage:
   bridge check-config [flags]   validate the configuration, print it, and exit
   bridge drain [flags]          ask the node with this configuration to stop taking
                                 new calls, and wait until its calls end (preStop)
+  bridge rooms [--output json]  list every room with its participants (admin API)
+  bridge room show|mute|unmute|kick|ban|end ROOM [NICK] [--reason TEXT] [--output json]
+                                show a room or act on it as a moderator would
   bridge version                print the version and exit
 
 Each setting comes from, in rising priority: its default, the YAML file given

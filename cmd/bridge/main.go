@@ -45,6 +45,8 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) (string, b
 		switch args[0] {
 		case "version", "check-config", "help", "drain":
 			cmd, args = args[0], args[1:]
+		case "rooms", "room":
+			return runRooms(args[0], args[1:], stdout, stderr, getenv)
 		}
 	}
 	switch cmd {
@@ -136,6 +138,8 @@ func effectiveSettings(cfg Config) [][2]string {
 		{keyRouteMode, routeMode(cfg.ProxyCalls)},
 		{keyRoomLeaseTTL, cfg.RoomLeaseTTL.String()},
 		{keyDrainTimeout, cfg.DrainTimeout.String()},
+		{keyAdminTokenFile, cfg.AdminTokenFile},
+		{keyMaxCalls, strconv.Itoa(cfg.MaxCalls)},
 	}
 }
 

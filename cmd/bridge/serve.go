@@ -136,7 +136,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Logger:     log.With("part", "focus"),
 		Metrics:    registry,
 	}
-	focusCfg.Admit = func(ctx context.Context, call focus.CallFacts) focus.Admission {
+	admit := func(ctx context.Context, call focus.CallFacts) focus.Admission {
 		if draining.Load() && cl == nil && !call.DialOut {
 			return focus.Admission{Verdict: focus.NodeFull, Reason: "Service Unavailable (draining)"}
 		}
@@ -151,6 +151,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 			}
 		}
 		return focus.Admission{Verdict: focus.Accept}
+	}
+	focusCfg.Admit = func(ctx context.Context, call focus.CallFacts) focus.Admission {
+		adm := admit(ctx, call)
+		if full, ok := nodeFull(cfg.MaxCalls, calls("")); ok && adm.Verdict == focus.Accept {
+			return full // a call this node would take, over --max-calls
+		}
+		return adm
 	}
 	if cl != nil {
 		// Only other nodes may mark a call as forwarded to its owner.
@@ -227,10 +234,15 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		checks = append(checks, web.ReadinessCheck{Name: "sync", Ready: sy.Ready})
 	}
 
+	handlers, err := adminHandlers(cfg, checks, foc, links.sync.Load(), log)
+	if err != nil {
+		return err
+	}
 	ops, err := web.NewOps(web.OpsConfig{
 		Listen:   cfg.HTTPListen,
 		Gatherer: registry,
 		Checks:   checks,
+		Handlers: handlers,
 		Drain: func(ctx context.Context) (string, error) {
 			return drain(ctx, cfg.DrainTimeout, &draining, cl, func() int { return calls("") }, log)
 		},

@@ -61,6 +61,8 @@ const (
 	keyRoomLeaseTTL   = "room-lease-ttl"
 	keyRouteMode      = "route-mode"
 	keyDrainTimeout   = "drain-timeout"
+	keyAdminTokenFile = "admin-token-file"
+	keyMaxCalls       = "max-calls"
 	keyConfigFile     = "config"
 	configFileEnvName = "BRIDGE_CONFIG"
 )
@@ -85,7 +87,9 @@ var settings = []setting{
 	{keyPromptsDir, "folder of voice prompts and tones phone callers hear, <language>/<name>.wav (16-bit mono, 8 or 16 kHz); empty uses the built-in set", constant("")},
 	{keyPromptLanguage, "language folder of the prompts to play", constant("en")},
 	{keyJoinTonesUpTo, "in rooms of at most this many calls, the others hear a tone when a call joins or leaves; 0 turns the tones off", constant("20")},
-	{keyHTTPListen, "address of the ops HTTP server (/healthz, /readyz, /metrics)", constant("127.0.0.1:8080")},
+	{keyHTTPListen, "address of the ops HTTP server (/healthz, /readyz, /metrics, the admin API /api/v1/ and the dashboard at /)", constant("127.0.0.1:8080")},
+	{keyAdminTokenFile, "file holding the bearer token of the admin API (/api/v1/ on the ops server, used by the dashboard and `bridge rooms`); empty: the API answers only on loopback", constant("")},
+	{keyMaxCalls, "most calls this node carries at once; a call over it gets 503 with the reason (0: no limit)", constant("0")},
 	{keyDataDir, "directory of the embedded store", constant("./data")},
 	{keyRedisURL, "Redis URL for many nodes (redis://, rediss:// or unix://); empty uses the embedded store", constant("")},
 	{keyNodeID, "this node's name among many", hostName},

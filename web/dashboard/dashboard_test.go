@@ -1,0 +1,170 @@
+package dashboard_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"cusax.dev/bridge/internal/browsertest"
+	"cusax.dev/bridge/web/admin"
+	"cusax.dev/bridge/web/dashboard"
+)
+
+// bridge stands in for the adapter over sync behind the real admin API:
+// the page's own neighbour, not a peer. The whole bridge in front of real
+// phones and chat clients is cmd/bridge's TestOperatorsDashboard.
+type bridge struct {
+	mu    sync.Mutex
+	rooms []admin.Room
+	acts  []admin.Action
+}
+
+func (b *bridge) Rooms(context.Context) ([]admin.Room, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]admin.Room, len(b.rooms))
+	for i, r := range b.rooms {
+		r.Participants = slices.Clone(r.Participants)
+		out[i] = r
+	}
+	return out, nil
+}
+
+func (b *bridge) Room(ctx context.Context, name string) (admin.Room, error) {
+	rooms, _ := b.Rooms(ctx)
+	for _, r := range rooms {
+		if r.Name == name {
+			return r, nil
+		}
+	}
+	return admin.Room{}, admin.ErrNotFound
+}
+
+func (b *bridge) Act(_ context.Context, a admin.Action) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.acts = append(b.acts, a)
+	return nil
+}
+
+func (b *bridge) setTalking(on bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.rooms[0].Participants[1].Talking = on
+}
+
+func (b *bridge) actions() []admin.Action {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.acts)
+}
+
+func serve(t *testing.T, token string) (*bridge, string) {
+	t.Helper()
+	b := &bridge{rooms: []admin.Room{{
+		Name: "standup", Node: "n1", Security: "plain", Limits: admin.Limits{MaxParticipants: 5},
+		Participants: []admin.Participant{
+			{Nick: "Alice", JID: "alice@example.test", Role: "moderator", Affiliation: "owner", Faces: []string{"chat"}},
+			{Nick: "bob <b>", Role: "participant", Affiliation: "none", Faces: []string{"phone"},
+				Legs: []admin.Leg{{CallID: "c1", Kind: "phone", State: "connected", Security: "plain"}}},
+		},
+	}}}
+	api, err := admin.New(admin.Config{Rooms: b, Moderator: b, Token: token, Poll: 50 * time.Millisecond,
+		Node: func(context.Context) admin.Node {
+			return admin.Node{ID: "n1", Ready: true, Checks: map[string]bool{"sip": true}, Calls: 1, Rooms: 1}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(admin.Prefix, api)
+	for p, h := range dashboard.Handlers(dashboard.Config{NodeID: "n1", Version: "test", API: admin.Prefix}) {
+		mux.Handle(p, h)
+	}
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return b, srv.URL
+}
+
+// waitJS polls a JavaScript condition in the page until it is true.
+func waitJS(t *testing.T, ctx context.Context, what, js string) {
+	t.Helper()
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		if err == nil && ok {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			html, _ := chromedp.Run(context.WithoutCancel(ctx), chromedp.OuterHTML(chromedp.CSS("main")))
+			t.Fatalf("%s: not seen (last error %v)\npage: %s", what, err, html)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func row(nick string) string {
+	return fmt.Sprintf(`document.querySelector('section[data-room="standup"] tr[data-nick=%q]')`, nick)
+}
+
+func TestDashboard(t *testing.T) {
+	b, base := serve(t, "")
+	ctx := browsertest.New(t)
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/")); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "both participants with their faces",
+		row("Alice")+`?.dataset.faces === "chat" && `+row("bob <b>")+`?.dataset.faces === "phone"`)
+	// The nick is text, never markup.
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("main b").length`)); err != nil || n != 0 {
+		t.Errorf("a nick's markup was rendered as HTML (%d <b> elements, %v)", n, err)
+	}
+	waitJS(t, ctx, "the node's health", `document.getElementById("health").dataset.ready === "true"`)
+
+	b.setTalking(true)
+	waitJS(t, ctx, "bob's talking indicator on", row("bob <b>")+`.dataset.talking === "true"`)
+	b.setTalking(false)
+	waitJS(t, ctx, "bob's talking indicator off", row("bob <b>")+`.dataset.talking === "false"`)
+
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`tr[data-nick="bob <b>"] button[data-action="kick"]`))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the kick's outcome", `document.getElementById("status").textContent === "kick bob <b> in standup: done"`)
+	acts := b.actions()
+	if len(acts) != 1 || acts[0].Kind != admin.ActionKick || acts[0].Nick != "bob <b>" || acts[0].Room != "standup" {
+		t.Errorf("actions = %+v, want one kick of bob <b> in standup", acts)
+	}
+	// An anonymous phone has nobody to ban.
+	if dis, err := chromedp.Run(ctx, chromedp.Evaluate[bool](row("bob <b>")+`.querySelector('button[data-action="ban"]').disabled`)); err != nil || !dis {
+		t.Errorf("the ban button of an anonymous phone is enabled (%v)", err)
+	}
+}
+
+// TestDashboardToken: with a token the page reads nothing until it has
+// one, and takes it from the URL's fragment.
+func TestDashboardToken(t *testing.T) {
+	_, base := serve(t, "s3cret")
+	ctx := browsertest.New(t)
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/")); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the token form", `!document.getElementById("login").hidden`)
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("section.room").length`)); err != nil || n != 0 {
+		t.Fatalf("rooms shown without a token: %d (%v)", n, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/#token=s3cret")); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the rooms with the token", row("Alice")+` !== null && location.hash === ""`)
+}
