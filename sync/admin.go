@@ -79,10 +79,10 @@ type LegView struct {
 	Binding string // token, hint, directory, dial, none
 	State   string // the focus's call state
 	// Secure is true when the call's signalling came over TLS.
-	Secure                                       bool
+	Secure                                        bool
 	Muted, SelfMuted, Talking, Held, Ringing, PIN bool
-	DialOut                                      bool
-	Since                                        time.Time
+	DialOut                                       bool
+	Since                                         time.Time
 }
 
 // OccupantView is one occupant of a room's chat face with the calls it
@@ -232,7 +232,9 @@ func (s *Sync) legViews(ctx context.Context, room string) (map[string][]LegView,
 // give muc.ErrNoRoom and muc.ErrNoOccupant.
 func (s *Sync) Moderate(ctx context.Context, a Action) (err error) {
 	target := a.Nick
-	defer func() { s.audit(auditEntry{action: string(a.Kind), face: a.Face, actor: a.Actor, room: a.Room, target: target, reason: a.Reason, err: err}) }()
+	defer func() {
+		s.audit(auditEntry{action: string(a.Kind), face: a.Face, actor: a.Actor, room: a.Room, target: target, reason: a.Reason, err: err})
+	}()
 	if !a.Kind.Valid() {
 		return fmt.Errorf("sync: unknown action %q; want mute, unmute, kick, ban or end", a.Kind)
 	}
