@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -163,4 +164,24 @@ func exceptionText(d *runtime.ExceptionDetails) string {
 		text = d.Exception.Description
 	}
 	return fmt.Sprintf("%s (%s:%d:%d)", text, d.URL, d.LineNumber+1, d.ColumnNumber+1)
+}
+
+// WaitTrue polls a JavaScript expression in the page every 50 ms until it
+// is true, and fails the test with the page's <body> when ctx ends first.
+// Pages show their state in the DOM (text, data-* attributes), so this is
+// how a test waits for what a person would see.
+func WaitTrue(t testing.TB, ctx context.Context, what, js string) {
+	t.Helper()
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		if err == nil && ok {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			body, _ := chromedp.Run(context.WithoutCancel(ctx), chromedp.OuterHTML(chromedp.CSS("body")))
+			t.Fatalf("%s: not seen in the page (last error: %v)\npage: %s", what, err, body)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }

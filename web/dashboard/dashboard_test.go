@@ -93,23 +93,6 @@ func serve(t *testing.T, token string) (*bridge, string) {
 	return b, srv.URL
 }
 
-// waitJS polls a JavaScript condition in the page until it is true.
-func waitJS(t *testing.T, ctx context.Context, what, js string) {
-	t.Helper()
-	for {
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
-		if err == nil && ok {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			html, _ := chromedp.Run(context.WithoutCancel(ctx), chromedp.OuterHTML(chromedp.CSS("main")))
-			t.Fatalf("%s: not seen (last error %v)\npage: %s", what, err, html)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
 func row(nick string) string {
 	return fmt.Sprintf(`document.querySelector('section[data-room="standup"] tr[data-nick=%q]')`, nick)
 }
@@ -122,23 +105,23 @@ func TestDashboard(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/")); err != nil {
 		t.Fatal(err)
 	}
-	waitJS(t, ctx, "both participants with their faces",
+	browsertest.WaitTrue(t, ctx, "both participants with their faces",
 		row("Alice")+`?.dataset.faces === "chat" && `+row("bob <b>")+`?.dataset.faces === "phone"`)
 	// The nick is text, never markup.
 	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("main b").length`)); err != nil || n != 0 {
 		t.Errorf("a nick's markup was rendered as HTML (%d <b> elements, %v)", n, err)
 	}
-	waitJS(t, ctx, "the node's health", `document.getElementById("health").dataset.ready === "true"`)
+	browsertest.WaitTrue(t, ctx, "the node's health", `document.getElementById("health").dataset.ready === "true"`)
 
 	b.setTalking(true)
-	waitJS(t, ctx, "bob's talking indicator on", row("bob <b>")+`.dataset.talking === "true"`)
+	browsertest.WaitTrue(t, ctx, "bob's talking indicator on", row("bob <b>")+`.dataset.talking === "true"`)
 	b.setTalking(false)
-	waitJS(t, ctx, "bob's talking indicator off", row("bob <b>")+`.dataset.talking === "false"`)
+	browsertest.WaitTrue(t, ctx, "bob's talking indicator off", row("bob <b>")+`.dataset.talking === "false"`)
 
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`tr[data-nick="bob <b>"] button[data-action="kick"]`))); err != nil {
 		t.Fatal(err)
 	}
-	waitJS(t, ctx, "the kick's outcome", `document.getElementById("status").textContent === "kick bob <b> in standup: done"`)
+	browsertest.WaitTrue(t, ctx, "the kick's outcome", `document.getElementById("status").textContent === "kick bob <b> in standup: done"`)
 	acts := b.actions()
 	if len(acts) != 1 || acts[0].Kind != admin.ActionKick || acts[0].Nick != "bob <b>" || acts[0].Room != "standup" {
 		t.Errorf("actions = %+v, want one kick of bob <b> in standup", acts)
@@ -159,12 +142,12 @@ func TestDashboardToken(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/")); err != nil {
 		t.Fatal(err)
 	}
-	waitJS(t, ctx, "the token form", `!document.getElementById("login").hidden`)
+	browsertest.WaitTrue(t, ctx, "the token form", `!document.getElementById("login").hidden`)
 	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("section.room").length`)); err != nil || n != 0 {
 		t.Fatalf("rooms shown without a token: %d (%v)", n, err)
 	}
 	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/#token=s3cret")); err != nil {
 		t.Fatal(err)
 	}
-	waitJS(t, ctx, "the rooms with the token", row("Alice")+` !== null && location.hash === ""`)
+	browsertest.WaitTrue(t, ctx, "the rooms with the token", row("Alice")+` !== null && location.hash === ""`)
 }
