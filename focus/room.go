@@ -119,9 +119,9 @@ func (f *Focus) gcRoom(name string) {
 	defer f.mu.Unlock()
 	if r := f.rooms[name]; r != nil && len(r.legs) == 0 && len(r.subs) == 0 {
 		r.info.mu.Lock()
-		chat := len(r.info.chat)
+		kept := len(r.info.chat) + len(r.info.web)
 		r.info.mu.Unlock()
-		if chat == 0 {
+		if kept == 0 {
 			delete(f.rooms, name)
 		}
 	}

@@ -23,6 +23,7 @@ type roomInfo struct {
 	state   *confinfo.State
 	watched map[*subscription]*watchPos
 	chat    []confinfo.User // chat-only occupants (SetChatUsers)
+	web     []WebLeg        // browser legs (SetWebLegs)
 }
 
 // watchPos is where one watcher is: the state version its copy matches and
@@ -187,6 +188,15 @@ func (ri *roomInfo) sync(legs []*leg, gone *legView) {
 		}
 		used[ep.Entity] = true
 		u.Endpoints = append(u.Endpoints, ep)
+	}
+	for _, w := range ri.web {
+		u := want[w.User]
+		if u == nil {
+			u = &confinfo.User{Entity: w.User, DisplayText: w.DisplayText}
+			want[w.User] = u
+			order = append(order, w.User)
+		}
+		u.Endpoints = append(u.Endpoints, webEndpoint(w))
 	}
 	for _, c := range ri.chat {
 		if _, phone := want[c.Entity]; !phone {

@@ -53,7 +53,7 @@ type Config struct {
 	// not block.
 	OnEvent func(Event)
 	// Prompts are the voice prompts and tones legs and rooms can be
-	// played (Leg.Play, Leg.PlayToOthers, Mixer.Announce); nil has none.
+	// played (Leg.Play, Leg.PlayToOthers, Leg.PlayToRoom); nil has none.
 	Prompts *prompt.Set
 	// Logger gets the mixer's logs; nil discards them.
 	Logger *slog.Logger

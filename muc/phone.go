@@ -13,6 +13,9 @@ type PhonePresence struct {
 	Show string
 	// Muted, Held and Talking describe the leg's audio.
 	Muted, Held, Talking bool
+	// Via names the kind of leg when it is not a phone: "browser" for a
+	// WebRTC leg; it travels as the via attribute.
+	Via string
 }
 
 func (p *PhonePresence) elements() []*element {
@@ -31,6 +34,9 @@ func (p *PhonePresence) elements() []*element {
 // as attributes, present only when true.
 func (p *PhonePresence) phoneElement() *element {
 	ph := newElem(NSBridge, "phone")
+	if p.Via != "" {
+		ph.setAttr("via", p.Via)
+	}
 	for _, kv := range []struct {
 		k string
 		v bool

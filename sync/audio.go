@@ -170,26 +170,39 @@ func (s *Sync) hideLeg(ctx context.Context, l *legState, reason string) {
 	if l.chatNick != "" {
 		_ = s.chat.SetOccupantAudio(ctx, l.room, l.chatNick, nil)
 	}
+	if l.browser {
+		s.showWebLegs(l.room)
+	}
 	s.refreshChatUsers(ctx, l.room)
 }
 
 func (s *Sync) presenceOf(l *legState) muc.PhonePresence {
-	p := muc.PhonePresence{Muted: l.muted || l.selfMuted, Held: l.held, Talking: l.talking, Status: "on the phone"}
+	on := "on the phone"
+	if l.browser {
+		on = "in the call from the browser"
+	}
+	p := muc.PhonePresence{Muted: l.muted || l.selfMuted, Held: l.held, Talking: l.talking, Status: on}
+	if l.browser {
+		p.Via = "browser"
+	}
 	switch {
 	case l.ringing || (l.dialOut && !l.joined):
 		p.Status = "ringing"
 	case l.held:
 		p.Status, p.Show = "on hold", "away"
 	case l.selfMuted:
-		p.Status = "on the phone, muted"
+		p.Status = on + ", muted"
 	case l.muted:
-		p.Status = "on the phone, no voice"
+		p.Status = on + ", no voice"
 	}
 	return p
 }
 
 // showPresence updates whichever presence shows the leg.
 func (s *Sync) showPresence(ctx context.Context, l *legState) {
+	if l.browser {
+		s.showWebLegs(l.room)
+	}
 	p := s.presenceOf(l)
 	switch {
 	case l.audioNick != "":

@@ -220,8 +220,11 @@ func (s *Sync) sendDialIn(ctx context.Context, room, nick, jid string) {
 		_ = s.chat.SendPrivateMessage(ctx, room, nick, "Your personal dial-in is unavailable right now; ask again later with "+cmdDialIn+".")
 		return
 	}
-	body := "Your personal dial-in for this room's audio: " + s.dialInURI(room, tok) +
-		" (valid " + s.ttl.String() + "; calls to it are you, keep it to yourself)"
+	body := "Your personal dial-in for this room's audio: " + s.dialInURI(room, tok)
+	if s.cfg.WebLink != nil {
+		body += " , or join from your browser: " + s.cfg.WebLink(room, tok)
+	}
+	body += " (valid " + s.ttl.String() + "; calls to it are you, keep it to yourself)"
 	if err := s.chat.SendPrivateMessage(ctx, room, nick, body); err != nil {
 		s.log.Info("cannot send a dial-in", "room", room, "nick", nick, "err", err)
 	}

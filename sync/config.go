@@ -19,6 +19,14 @@ type Config struct {
 	// SIPDomain is the host of the personal dial-in URIs announced to
 	// occupants: sip:<room>+<token>@SIPDomain. Required.
 	SIPDomain string
+	// Browsers are the browser legs (web/join), controlled like phones;
+	// nil when browser join is off.
+	Browsers BrowserLegs
+	// WebEndpoints shows browser legs in conference-info (the *focus.Focus).
+	WebEndpoints WebEndpoints
+	// WebLink makes an occupant's personal browser link from its join
+	// token (web/join's Server.Link); nil announces only the SIP URI.
+	WebLink func(room, token string) string
 	// ChatDomain is the MUC component domain, used to name chat-only
 	// occupants in conference-info (xmpp:<room>@ChatDomain/<nick>).
 	ChatDomain string

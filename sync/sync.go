@@ -52,6 +52,7 @@ type legState struct {
 	joined       bool
 	ending       bool // sync asked the focus to hang it up
 	dialOut      bool
+	browser      bool // a browser leg (web/join), not a phone
 	ringing      bool
 	muted        bool // by the focus (what sync last asked)
 	selfMuted    bool
@@ -96,6 +97,9 @@ func New(cfg Config) (*Sync, error) {
 		cfg: cfg, audio: cfg.Audio, chat: cfg.Chat, log: log, m: m, dir: dir,
 		ttl: cfg.TokenTTL, now: cfg.Now, q: newQueue(), msgq: newQueue(),
 		tokens: map[string]joinToken{}, tokenOf: map[string]string{}, legs: map[string]*legState{}, moderated: map[string]bool{},
+	}
+	if cfg.Browsers != nil {
+		s.audio = allLegs{Audio: cfg.Audio, web: cfg.Browsers}
 	}
 	if cfg.Cluster.enabled() {
 		s.nodes = newNodes(cfg.Cluster, cfg.Chat, cfg.VCards, cfg.ChatDomain, log.With("cluster", true))

@@ -55,6 +55,7 @@ type Config struct {
 	AdminTokenFile  string
 	AdminToken      string // read from AdminTokenFile; empty: loopback only
 	MaxCalls        int    // 0: no limit
+	Web             WebConfig
 
 	// ConfigFile is the YAML file the settings were read from, if any.
 	ConfigFile string
@@ -286,6 +287,13 @@ func validate(raw map[string]rawValue) (Config, error) {
 		{keyDrainTimeout, func(v string) (err error) { cfg.DrainTimeout, err = parsePositiveDuration(v); return }},
 		{keyAdminTokenFile, func(v string) (err error) { cfg.AdminTokenFile, cfg.AdminToken, err = readAdminToken(v); return }},
 		{keyMaxCalls, func(v string) (err error) { cfg.MaxCalls, err = parseMaxCalls(v); return }},
+		{keyWebListen, func(v string) (err error) { cfg.Web.Listen, err = parseOptionalHostPort(v); return }},
+		{keyWebCert, func(v string) (err error) { cfg.Web.Cert, err = webTLSFile(v, cfg.Web.Listen, raw[keyWebKey].value, keyWebKey); return }},
+		{keyWebKey, func(v string) (err error) { cfg.Web.Key, err = webTLSFile(v, cfg.Web.Listen, raw[keyWebCert].value, keyWebCert); return }},
+		{keyWebPublicURL, func(v string) (err error) { cfg.Web.PublicURL, err = parsePublicURL(v, cfg.Web); return }},
+		{keyWebNATIP, func(v string) (err error) { cfg.Web.NATIP, err = parseOptionalIP(v); return }},
+		{keyWebICEServers, func(v string) (err error) { cfg.Web.ICEServers, err = parseICEServers(v); return }},
+		{keyWebMediaPort, func(v string) (err error) { cfg.Web.MediaPort, err = parseOptionalPort(v); return }},
 	}
 	for _, s := range steps {
 		if err := check(s.name, s.parse); err != nil {

@@ -14,6 +14,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"cusax.dev/bridge/focus"
+	"cusax.dev/bridge/internal/browserwire"
 	"cusax.dev/bridge/mixer"
 	"cusax.dev/bridge/muc"
 	"cusax.dev/bridge/store"
@@ -22,6 +23,7 @@ import (
 	bsync "cusax.dev/bridge/sync"
 	"cusax.dev/bridge/sync/cluster"
 	"cusax.dev/bridge/web"
+	"cusax.dev/bridge/web/join"
 )
 
 // storeFileName is the embedded store's file inside --data-dir.
@@ -34,6 +36,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		settingsAttrs = append(settingsAttrs, kv[0], kv[1])
 	}
 	log.Info("starting CUSAX Bridge", append([]any{"version", version}, settingsAttrs...)...)
+	if cfg.Web.Enabled() && !cfg.ChatEnabled() {
+		log.Warn("browser join is OFF: it admits people by the chat room's rules, and the chat face is off (--xmpp-secret is empty)")
+	}
 	if !cfg.ChatEnabled() {
 		log.Warn("chat face is OFF: --xmpp-secret (BRIDGE_XMPP_SECRET) is empty, so no XMPP component link and no chat rooms; only the SIP audio face runs")
 	}
@@ -62,6 +67,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	var links struct {
 		focus atomic.Pointer[focus.Focus]
 		sync  atomic.Pointer[bsync.Sync]
+		web   atomic.Pointer[join.Server]
 	}
 	calls := func(room string) int {
 		if f := links.focus.Load(); f != nil {
@@ -110,6 +116,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		OnEvent: func(ev mixer.Event) {
 			if f := links.focus.Load(); f != nil {
 				f.MixerEvents()(ev)
+			}
+			if w := links.web.Load(); w != nil && ev.Kind == mixer.EventRTPTimeout {
+				w.MediaTimeout(ev.LegID)
 			}
 			if s := links.sync.Load(); s != nil && ev.Kind == mixer.EventTalking {
 				s.Talking(ev.LegID, ev.Talking)
@@ -206,12 +215,22 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		linkReady := func() bool { return chat.Ready() || chat.Standby() }
 		checks = append(checks, web.ReadinessCheck{Name: "xmpp component link", Ready: linkReady})
 
+		var browsers *join.Server
+		if cfg.Web.Enabled() {
+			if browsers, err = newJoinServer(cfg, mix, &links.sync, log.With("part", "web"), registry); err != nil {
+				return err
+			}
+			links.web.Store(browsers)
+			lc.addService("browser join", browsers.Serve)
+			checks = append(checks, web.ReadinessCheck{Name: "browser join", Ready: browsers.Ready})
+		}
+
 		var nodes bsync.ClusterConfig
 		if cl != nil {
 			rst := st.(*storeredis.Store)
 			nodes = bsync.ClusterConfig{Ownership: cl, Bus: rst.Bus(0), Leases: rst, Affiliations: rst, Proxy: cfg.ProxyCalls}
 		}
-		sy, err := bsync.New(bsync.Config{
+		syncCfg := bsync.Config{
 			Cluster:        nodes,
 			Audio:          foc,
 			Chat:           chat,
@@ -225,7 +244,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 			JoinTonesUpTo:  cfg.JoinTonesUpTo,
 			Logger:         log.With("part", "sync"),
 			Registerer:     registry,
-		})
+		}
+		if browsers != nil {
+			syncCfg.Browsers, syncCfg.WebEndpoints, syncCfg.WebLink = browserwire.NewLegs(browsers), foc, browsers.Link
+		}
+		sy, err := bsync.New(syncCfg)
 		if err != nil {
 			return fmt.Errorf("sync: %w", err)
 		}

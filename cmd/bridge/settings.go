@@ -63,6 +63,13 @@ const (
 	keyDrainTimeout   = "drain-timeout"
 	keyAdminTokenFile = "admin-token-file"
 	keyMaxCalls       = "max-calls"
+	keyWebListen      = "web-listen"
+	keyWebCert        = "web-cert"
+	keyWebKey         = "web-key"
+	keyWebPublicURL   = "web-public-url"
+	keyWebNATIP       = "web-nat-ip"
+	keyWebICEServers  = "web-ice-servers"
+	keyWebMediaPort   = "web-media-port"
 	keyConfigFile     = "config"
 	configFileEnvName = "BRIDGE_CONFIG"
 )
@@ -90,6 +97,13 @@ var settings = []setting{
 	{keyHTTPListen, "address of the ops HTTP server (/healthz, /readyz, /metrics, the admin API /api/v1/ and the dashboard at /)", constant("127.0.0.1:8080")},
 	{keyAdminTokenFile, "file holding the bearer token of the admin API (/api/v1/ on the ops server, used by the dashboard and `bridge rooms`); empty: the API answers only on loopback", constant("")},
 	{keyMaxCalls, "most calls this node carries at once; a call over it gets 503 with the reason (0: no limit)", constant("0")},
+	{keyWebListen, "address of the public web server where chat users join the audio from their browser (/join/<room>); empty turns browser join off", constant("")},
+	{keyWebCert, "PEM certificate (chain) file: the web server then speaks HTTPS, which browsers require for the microphone anywhere but on loopback", constant("")},
+	{keyWebKey, "PEM private key file for --web-cert", constant("")},
+	{keyWebPublicURL, "the web server's URL as browsers reach it, e.g. https://meet.example.com; the links handed out start with it (default: http(s)://<web-listen>)", constant("")},
+	{keyWebNATIP, "public IP of a 1:1 NAT in front of this node (as on most clouds), announced to browsers instead of the RTP address", constant("")},
+	{keyWebICEServers, "STUN/TURN URLs handed to browsers, comma-separated (stun:host:port, turn:user:password@host:port?transport=udp), for networks where they cannot reach the RTP address directly", constant("")},
+	{keyWebMediaPort, "UDP port every browser's media shares, on the RTP address (0: the highest free port of --rtp-ports)", constant("0")},
 	{keyDataDir, "directory of the embedded store", constant("./data")},
 	{keyRedisURL, "Redis URL for many nodes (redis://, rediss:// or unix://); empty uses the embedded store", constant("")},
 	{keyNodeID, "this node's name among many", hostName},

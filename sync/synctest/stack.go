@@ -15,10 +15,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"cusax.dev/bridge/focus"
+	"cusax.dev/bridge/internal/browserwire"
 	"cusax.dev/bridge/mixer"
 	"cusax.dev/bridge/muc"
 	"cusax.dev/bridge/muc/muctest"
 	bsync "cusax.dev/bridge/sync"
+	"cusax.dev/bridge/web/join"
 )
 
 // Stack is one bridge node on loopback with its own Prosody.
@@ -29,6 +31,8 @@ type Stack struct {
 	Mixer    *mixer.Mixer
 	Sync     *bsync.Sync
 	Registry *prometheus.Registry
+	// Web is browser join, with Options.BrowserJoin.
+	Web *join.Server
 	// Component is the MUC domain, e.g. conference.example.test.
 	Component string
 }
@@ -39,6 +43,9 @@ type Options struct {
 	Sync func(*bsync.Config)
 	// PortMin is the first RTP port of the mixer's range of 400; 0 = 46000.
 	PortMin int
+	// BrowserJoin runs web/join on 127.0.0.1 (Stack.Web), wired to sync as
+	// cmd/bridge wires it.
+	BrowserJoin bool
 }
 
 // Start builds and runs a stack; t.Cleanup stops it all.
@@ -53,6 +60,7 @@ func Start(t testing.TB, o Options) *Stack {
 	var s atomic.Pointer[bsync.Sync]
 	var f atomic.Pointer[focus.Focus]
 	events := make(chan mixer.Event, 1024)
+	webEvents := make(chan uint64, 64)
 	pmin := o.PortMin
 	if pmin == 0 {
 		pmin = 46000
@@ -112,6 +120,9 @@ func Start(t testing.TB, o Options) *Stack {
 			select {
 			case ev := <-events:
 				route(ev)
+				if ev.Kind == mixer.EventRTPTimeout && o.BrowserJoin {
+					webEvents <- ev.LegID
+				}
 				if ev.Kind == mixer.EventTalking {
 					if sy := s.Load(); sy != nil {
 						sy.Talking(ev.LegID, ev.Talking)
@@ -134,6 +145,15 @@ func Start(t testing.TB, o Options) *Stack {
 
 	cfg := bsync.Config{Audio: fc, Chat: st.MUC, VCards: st.MUC, SIPDomain: fc.Addr().String(), ChatDomain: st.Component,
 		AnnounceTokens: true, Registerer: st.Registry}
+	if o.BrowserJoin {
+		st.Web = startWeb(t, ctx, m, &s, pmin+399, st.Registry)
+		cfg.Browsers, cfg.WebEndpoints, cfg.WebLink = browserwire.NewLegs(st.Web), fc, st.Web.Link
+		go func() {
+			for ev := range webEvents {
+				st.Web.MediaTimeout(ev)
+			}
+		}()
+	}
 	if o.Sync != nil {
 		o.Sync(&cfg)
 	}
@@ -180,4 +200,23 @@ func WaitFor(t testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// startWeb runs browser join on loopback, its media on one port of the
+// stack's range.
+func startWeb(t testing.TB, ctx context.Context, m *mixer.Mixer, s *atomic.Pointer[bsync.Sync], port int, reg prometheus.Registerer) *join.Server {
+	t.Helper()
+	srv, err := join.New(join.Config{Listen: "127.0.0.1:0", RTPAddress: netip.MustParseAddr("127.0.0.1"), UDPPort: port,
+		Media: m, Gate: browserwire.NewGate(s), Metrics: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	t.Cleanup(func() {
+		if err := <-done; err != nil {
+			t.Errorf("join.Serve: %v", err)
+		}
+	})
+	return srv
 }
