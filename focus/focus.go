@@ -39,6 +39,7 @@ type Focus struct {
 
 	allowHdr string
 	limiter  *rateLimiter
+	rfc2543  rfc2543Branch // made-up branches for RFC 2543 requests (conformance_wire.go)
 
 	mu      sync.Mutex
 	legs    map[string]*leg // by dialog key (Call-ID, local tag, remote tag)
@@ -238,10 +239,10 @@ func (f *Focus) Serve(ctx context.Context) error {
 	errc := make(chan error, 3)
 	n := 2
 	go func() { errc <- srv.ServeUDP(&badRequestConn{PacketConn: udp, f: f}) }()
-	go func() { errc <- srv.ServeTCP(tcp) }()
+	go func() { errc <- srv.ServeTCP(&streamListener{Listener: tcp, f: f}) }()
 	if tlsL != nil {
 		n++
-		go func() { errc <- srv.ServeTLS(tlsL) }()
+		go func() { errc <- srv.ServeTLS(&streamListener{Listener: tlsL, f: f}) }()
 	}
 	f.ready.Store(true)
 	close(f.listened)
@@ -366,15 +367,14 @@ func (f *Focus) register(srv *sipgo.Server) {
 	for _, m := range allowed {
 		srv.OnRequest(m, f.guard(h[m]))
 	}
-	srv.OnNoRoute(f.guard(func(req *sip.Request, tx sip.ServerTransaction) {
-		res := sip.NewResponseFromRequest(req, sip.StatusMethodNotAllowed, "Method Not Allowed", nil)
-		res.AppendHeader(sip.NewHeader("Allow", f.allowHdr))
-		f.respond(tx, res)
-	}))
+	// guard answers every method without a handler (405 or 501).
+	srv.OnNoRoute(f.guard(func(*sip.Request, sip.ServerTransaction) {}))
 }
 
 // guard keeps one broken request from taking the focus down: a panic in a
-// handler becomes a 500 and a log line.
+// handler becomes a 500 and a log line. Before the handler it runs the
+// request-level checks every method shares (checkRequest); ACKs are never
+// answered.
 func (f *Focus) guard(h sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
 		defer func() {
@@ -385,24 +385,15 @@ func (f *Focus) guard(h sipgo.RequestHandler) sipgo.RequestHandler {
 				}
 			}
 		}()
-		if !req.IsAck() && !validRequest(req) {
-			f.respond(tx, sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Bad Request: missing From tag, To, Call-ID or CSeq", nil))
-			return
+		if !req.IsAck() {
+			if r := f.checkRequest(req); r != nil {
+				f.reply(req, tx, r.code, r.reason, r.hdrs...)
+				return
+			}
 		}
+		adaptRFC2543(req)
 		h(req, tx)
 	}
-}
-
-// validRequest checks the headers RFC 3261 section 8.1.1 makes mandatory.
-func validRequest(req *sip.Request) bool {
-	from, to, cseq := req.From(), req.To(), req.CSeq()
-	if from == nil || to == nil || cseq == nil || req.CallID() == nil || req.Via() == nil {
-		return false
-	}
-	if tag, _ := from.Params.Get("tag"); tag == "" {
-		return false
-	}
-	return cseq.MethodName == req.Method
 }
 
 // respond sends a response, adding the headers every response of the focus
@@ -410,6 +401,9 @@ func validRequest(req *sip.Request) bool {
 func (f *Focus) respond(tx sip.ServerTransaction, res *sip.Response) {
 	if res.GetHeader("Server") == nil {
 		res.AppendHeader(sip.NewHeader("Server", f.cfg.UserAgent))
+	}
+	if o, ok := tx.(interface{ Origin() *sip.Request }); ok {
+		sipsContact(o.Origin(), res)
 	}
 	if err := tx.Respond(res); err != nil {
 		f.log.Debug("sending SIP response failed", "status", res.StatusCode, "err", err)
@@ -435,7 +429,10 @@ func (f *Focus) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 // contact is the focus's Contact for a room: the conference URI at the
-// focus's own address, marked isfocus (RFC 4579 section 5).
+// focus's own address, marked isfocus (RFC 4579 section 5). Over TLS it is
+// sip:...;transport=tls, the scheme a sip: request came with (RFC 5630
+// section 3.1.3: TLS to the next hop does not make the dialog a sips: one);
+// respond turns it into sips: for sips: requests (sipsContact).
 func (f *Focus) contact(roomName, transport string) *sip.ContactHeader {
 	f.addrMu.Lock()
 	ap := f.udpAddr
@@ -447,11 +444,10 @@ func (f *Focus) contact(roomName, transport string) *sip.ContactHeader {
 	}
 	f.addrMu.Unlock()
 	u := sip.Uri{Scheme: "sip", User: roomName, Host: ap.Addr().String(), Port: int(ap.Port())}
-	if strings.EqualFold(transport, "tls") {
-		u.Scheme = "sips"
-	} else if strings.EqualFold(transport, "tcp") {
+	switch t := strings.ToLower(transport); t {
+	case "tcp", "tls":
 		u.UriParams = sip.NewParams()
-		u.UriParams.Add("transport", "tcp")
+		u.UriParams.Add("transport", t)
 	}
 	c := &sip.ContactHeader{Address: u, Params: sip.NewParams()}
 	c.Params.Add("isfocus", "")
