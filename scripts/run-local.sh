@@ -72,6 +72,10 @@ if [ "$chat" = local ]; then
 fi
 
 export BRIDGE_SIP_LISTEN=$sip_listen BRIDGE_SIP_DOMAIN=$sip_domain BRIDGE_HTTP_LISTEN=$http_listen
+# Browser join: plain HTTP is a secure context on 127.0.0.1, so the
+# microphone works without a certificate for a local trial.
+web_listen=${BRIDGE_WEB_LISTEN:-127.0.0.1:8443}
+export BRIDGE_WEB_LISTEN=$web_listen
 export BRIDGE_DATA_DIR=${BRIDGE_DATA_DIR:-$run_dir/data}
 
 cat <<MSG
@@ -89,6 +93,11 @@ cat <<MSG
          Its room info shows the audio URI sip:$room@$sip_domain. In the room, you get
          your personal dial-in URI by private message (or type !dialin): call it and the
          room knows the call is yours.
+  Browser: the same private message has your personal browser link,
+           http://$web_listen/join/$room#<token>: open it in Chromium or Firefox on this
+         machine, press "Join audio" and allow the microphone; you are in the call as
+         yourself, under the room's moderation. Without a link, http://$web_listen/join/$room
+         lets anyone in with a name, where an unknown caller would be let in.
 MSG
 fi
 cat <<MSG

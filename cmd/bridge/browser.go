@@ -37,4 +37,3 @@ func newJoinServer(cfg Config, mix *mixer.Mixer, sy *atomic.Pointer[bsync.Sync],
 	}
 	return srv, nil
 }
-

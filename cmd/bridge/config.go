@@ -288,8 +288,14 @@ func validate(raw map[string]rawValue) (Config, error) {
 		{keyAdminTokenFile, func(v string) (err error) { cfg.AdminTokenFile, cfg.AdminToken, err = readAdminToken(v); return }},
 		{keyMaxCalls, func(v string) (err error) { cfg.MaxCalls, err = parseMaxCalls(v); return }},
 		{keyWebListen, func(v string) (err error) { cfg.Web.Listen, err = parseOptionalHostPort(v); return }},
-		{keyWebCert, func(v string) (err error) { cfg.Web.Cert, err = webTLSFile(v, cfg.Web.Listen, raw[keyWebKey].value, keyWebKey); return }},
-		{keyWebKey, func(v string) (err error) { cfg.Web.Key, err = webTLSFile(v, cfg.Web.Listen, raw[keyWebCert].value, keyWebCert); return }},
+		{keyWebCert, func(v string) (err error) {
+			cfg.Web.Cert, err = webTLSFile(v, cfg.Web.Listen, raw[keyWebKey].value, keyWebKey)
+			return
+		}},
+		{keyWebKey, func(v string) (err error) {
+			cfg.Web.Key, err = webTLSFile(v, cfg.Web.Listen, raw[keyWebCert].value, keyWebCert)
+			return
+		}},
 		{keyWebPublicURL, func(v string) (err error) { cfg.Web.PublicURL, err = parsePublicURL(v, cfg.Web); return }},
 		{keyWebNATIP, func(v string) (err error) { cfg.Web.NATIP, err = parseOptionalIP(v); return }},
 		{keyWebICEServers, func(v string) (err error) { cfg.Web.ICEServers, err = parseICEServers(v); return }},

@@ -36,15 +36,15 @@ type Verdict int
 
 // Verdicts, each with its HTTP status (see status).
 const (
-	Admitted       Verdict = iota // 201
-	Refused                       // 403: banned, members only, bad token
-	WrongPassword                 // 403, and the page asks again
-	NoRoom                        // 404
-	Full                          // 503 with Retry-After
-	Moved                         // 307 to Decision.Location (the owner node)
-	Unavailable                   // 503: the bridge cannot decide now
-	NeedsPassword                 // 401: the room has a password and none was given
-	BadRequest                    // 400: e.g. no nick for an anonymous join
+	Admitted      Verdict = iota // 201
+	Refused                      // 403: banned, members only, bad token
+	WrongPassword                // 403, and the page asks again
+	NoRoom                       // 404
+	Full                         // 503 with Retry-After
+	Moved                        // 307 to Decision.Location (the owner node)
+	Unavailable                  // 503: the bridge cannot decide now
+	NeedsPassword                // 401: the room has a password and none was given
+	BadRequest                   // 400: e.g. no nick for an anonymous join
 )
 
 // Decision is what Admit returns.

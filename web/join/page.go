@@ -21,9 +21,9 @@ type pageData struct {
 
 // pageConfig is handed to the page's script.
 type pageConfig struct {
-	Room       string             `json:"room"`
-	WHIP       string             `json:"whip"` // where to POST the offer
-	ICEServers []pageICEServer    `json:"iceServers"`
+	Room       string          `json:"room"`
+	WHIP       string          `json:"whip"` // where to POST the offer
+	ICEServers []pageICEServer `json:"iceServers"`
 }
 
 type pageICEServer struct {
