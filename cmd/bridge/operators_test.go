@@ -1,0 +1,248 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"cusax.dev/bridge/focus/focustest"
+	"cusax.dev/bridge/internal/browsertest"
+	"cusax.dev/bridge/internal/testpeer"
+	"cusax.dev/bridge/muc/muctest"
+	"cusax.dev/bridge/sync/synctest"
+	"cusax.dev/bridge/web/admin"
+)
+
+// Issue 17's acceptance with real peers: the real binary beside Prosody,
+// baresip phones and a slixmpp chat user, the dashboard in real Chromium.
+
+const adminToken = "operator-s3cret"
+
+// operatorNode is one bridge with the admin API behind a token.
+type operatorNode struct {
+	bin, http, sip, tokenFile string
+	proc                      *bridgeProcess
+	prosody                   *muctest.Prosody
+}
+
+func startOperatorNode(t *testing.T, ctx context.Context) *operatorNode {
+	t.Helper()
+	bin := bridgeBinary(t)
+	testpeer.Need(t, "prosody", "baresip")
+	testpeer.NeedPythonModule(t, "slixmpp")
+	n := &operatorNode{bin: bin, prosody: muctest.NewProsody(t, muctest.ProsodyConfig{})}
+	n.tokenFile = filepath.Join(t.TempDir(), "admin-token")
+	if err := os.WriteFile(n.tokenFile, []byte(adminToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sipPort := testpeer.FreeUDPPort(t)
+	n.sip = fmt.Sprintf("127.0.0.1:%d", sipPort)
+	n.http = fmt.Sprintf("127.0.0.1:%d", testpeer.FreeTCPPort(t))
+	rtpLow := 30000 + 2*(sipPort%4000)
+	n.proc = startBridge(t, bin, cleanEnv("BRIDGE_XMPP_SECRET="+n.prosody.ComponentSecret),
+		"--sip-listen", n.sip,
+		"--sip-domain", "127.0.0.1",
+		"--rtp-ports", fmt.Sprintf("%d-%d", rtpLow, rtpLow+99),
+		"--http-listen", n.http,
+		"--data-dir", t.TempDir(),
+		"--xmpp-component", n.prosody.ComponentAddr,
+		"--xmpp-domain", n.prosody.Components[0],
+		"--node-id", "ops",
+		"--admin-token-file", n.tokenFile,
+		"--log-level", "debug",
+	)
+	if err := waitHTTP(ctx, "http://"+n.http+"/readyz", 200); err != nil {
+		t.Fatalf("/readyz: %v", err)
+	}
+	return n
+}
+
+func (n *operatorNode) roomJID(room string) string { return room + "@" + n.prosody.Components[0] }
+
+// openDashboard opens the node's dashboard in Chromium with the token.
+func openDashboard(t *testing.T, ctx context.Context, httpAddr string) context.Context {
+	t.Helper()
+	bctx := browsertest.New(t)
+	bctx, cancel := context.WithTimeout(bctx, time.Until(deadlineOf(ctx)))
+	t.Cleanup(cancel)
+	if err := chromedp.Do(bctx, chromedp.Navigate("http://"+httpAddr+"/#token="+adminToken)); err != nil {
+		t.Fatal(err)
+	}
+	return bctx
+}
+
+func deadlineOf(ctx context.Context) time.Time {
+	if d, ok := ctx.Deadline(); ok {
+		return d
+	}
+	return time.Now().Add(2 * time.Minute)
+}
+
+// rowJS is the dashboard's table row of nick in room.
+func rowJS(room, nick string) string {
+	return fmt.Sprintf(`document.querySelector('section[data-room=%q] tr[data-nick=%q]')`, room, nick)
+}
+
+func click(t *testing.T, bctx context.Context, room, nick, action string) {
+	t.Helper()
+	sel := fmt.Sprintf(`section[data-room=%q] tr[data-nick=%q] button[data-action=%q]`, room, nick, action)
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
+		t.Fatalf("clicking %s on %s: %v", action, nick, err)
+	}
+	browsertest.WaitTrue(t, bctx, action+"'s outcome on the page",
+		fmt.Sprintf(`document.getElementById("status").textContent === %q`, fmt.Sprintf("%s %s in %s: done", action, nick, room)))
+}
+
+// Acceptance 1-3: a phone and a chat user in one room on the dashboard,
+// talking shown live; mute and kick from the dashboard reach both faces;
+// a wrong token gets 401 and `bridge rooms --output json` lists the room.
+func TestOperatorsDashboard(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	n := startOperatorNode(t, ctx)
+	room := n.roomJID("standup")
+	alice := muctest.NewClient(t, n.prosody, "alice", "desk")
+	joinRoom(t, alice, room, "Alice")
+	bctx := openDashboard(t, ctx, n.http)
+	browsertest.WaitTrue(t, bctx, "Alice in the chat face", rowJS("standup", "Alice")+`?.dataset.faces === "chat"`)
+
+	carol := focustest.StartBaresip(t, focustest.BaresipOptions{User: "carol", Play: toneFile(t, 440)})
+	if err := carol.Dial(ctx, "sip:standup@"+n.sip); err != nil {
+		t.Fatal(err)
+	}
+	if err := carol.WaitLog(ctx, "Call established"); err != nil {
+		t.Fatalf("carol's call: %v\n%s", err, carol.Log())
+	}
+	bob := focustest.StartBaresip(t, focustest.BaresipOptions{User: "bob", Play: toneFile(t, 1000)})
+	mark := alice.Mark()
+	if err := bob.Dial(ctx, "sip:standup@"+n.sip); err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.WaitLog(ctx, "Call established"); err != nil {
+		t.Fatalf("bob's call: %v\n%s", err, bob.Log())
+	}
+	established := time.Now()
+	browsertest.WaitTrue(t, bctx, "bob's phone on the dashboard", rowJS("standup", "bob")+`?.dataset.faces === "phone"`)
+	t.Logf("bob on the dashboard %v after his call was established", time.Since(established).Round(time.Millisecond))
+	browsertest.WaitTrue(t, bctx, "bob talking", rowJS("standup", "bob")+`.dataset.talking === "true"`)
+	alice.WaitFor(mark, "bob's phone occupant", phoneOccupant(room+"/bob"))
+	waitTone(t, carol, 1000, true, "carol hears bob before the mute")
+
+	// Mute from the dashboard: voice revoked in the MUC, out of the mix.
+	mark = alice.Mark()
+	click(t, bctx, "standup", "bob", "mute")
+	alice.WaitFor(mark, "bob without voice", func(s *muctest.Stanza) bool {
+		it := s.Find("", "item")
+		return phoneOccupant(room + "/bob")(s) && it != nil && it.Attr("role") == "visitor"
+	})
+	waitTone(t, carol, 1000, false, "carol no longer hears bob after the mute")
+	browsertest.WaitTrue(t, bctx, "bob shown muted", rowJS("standup", "bob")+`.dataset.muted === "true"`)
+
+	// Kick from the dashboard: 307 in the room, BYE to the phone.
+	mark = alice.Mark()
+	click(t, bctx, "standup", "bob", "kick")
+	gone := alice.WaitFor(mark, "bob's kick", func(s *muctest.Stanza) bool {
+		return s.Name() == "presence" && s.Attr("from") == room+"/bob" && s.Attr("type") == "unavailable"
+	})
+	if !gone.HasStatus("307") {
+		t.Errorf("the kick's presence lacks status 307: %s", gone.Raw)
+	}
+	if err := bob.WaitLog(ctx, "session closed"); err != nil {
+		t.Errorf("bob's phone got no BYE: %v\n%s", err, bob.Log())
+	}
+	browsertest.WaitTrue(t, bctx, "bob gone from the dashboard", rowJS("standup", "bob")+` === null`)
+
+	// The API with a wrong token touches nothing.
+	req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+n.http+admin.Prefix+"rooms/standup/participants/carol/kick", nil)
+	req.Header.Set("Authorization", "Bearer wrong")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("kick with a wrong token = %d, want 401", resp.StatusCode)
+	}
+	cmd := exec.CommandContext(ctx, n.bin, "rooms", "--output", "json", "--http-listen", n.http,
+		"--admin-token-file", n.tokenFile, "--data-dir", t.TempDir())
+	cmd.Env = cleanEnv()
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("bridge rooms --output json: %v\n%s", err, out)
+	}
+	var listed struct{ Rooms []admin.Room }
+	if err := json.Unmarshal(out, &listed); err != nil {
+		t.Fatalf("bridge rooms --output json printed no JSON: %v\n%s", err, out)
+	}
+	faces := map[string]string{}
+	for _, r := range listed.Rooms {
+		if r.Name == "standup" {
+			for _, p := range r.Participants {
+				faces[p.Nick] = strings.Join(p.Faces, "+")
+			}
+		}
+	}
+	if faces["Alice"] != "chat" || faces["carol"] != "phone" || faces["bob"] != "" {
+		t.Errorf("bridge rooms lists standup with %v, want Alice (chat) and carol (phone), bob kicked", faces)
+	}
+	for _, action := range []string{"mute", "kick"} {
+		if c := auditLines(n.proc.logs.String(), "action="+action+" face=api", "target=bob outcome=done"); c != 1 {
+			t.Errorf("audit lines for the API's %s of bob: %d, want 1", action, c)
+		}
+	}
+}
+
+// Acceptance 4: a room of at most two participants refuses the third
+// caller with 486 and a reason; its chat occupant counts.
+func TestRoomLimit(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	n := startOperatorNode(t, ctx)
+	room := n.roomJID("small")
+	alice := muctest.NewClient(t, n.prosody, "alice", "desk")
+	joinRoom(t, alice, room, "Alice")
+	form := `<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field>` +
+		`<field var='muc#roomconfig_maxusers'><value>2</value></field></x>`
+	if r := alice.IQ("c1", synctest.OwnerIQ("c1", room, form)); r.Attr("type") != "result" {
+		t.Fatalf("setting maxusers 2: %s", r.Raw)
+	}
+	first := focustest.NewRawPhone(t, n.addrPort())
+	if res := first.Call("small").Invite("", focustest.Offer(int(first.Addr().Port())+2, "0")); res.StatusCode != 200 {
+		t.Fatalf("the second participant's call = %d %s, want 200", res.StatusCode, res.Reason)
+	}
+	second := focustest.NewRawPhone(t, n.addrPort())
+	res := second.Call("small").Invite("", focustest.Offer(int(second.Addr().Port())+2, "0"))
+	if res.StatusCode != 486 || !strings.Contains(res.Reason, "room full: at most 2 participants") {
+		t.Errorf("the third participant's call = %d %q, want 486 naming the room's limit", res.StatusCode, res.Reason)
+	}
+}
+
+func (n *operatorNode) addrPort() netip.AddrPort { return netip.MustParseAddrPort(n.sip) }
+
+// auditLines counts the audit log lines holding every one of parts.
+func auditLines(logs string, parts ...string) int {
+	n := 0
+	for _, line := range strings.Split(logs, "\n") {
+		if !strings.Contains(line, " msg=audit ") {
+			continue
+		}
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(line, p)
+		}
+		if all {
+			n++
+		}
+	}
+	return n
+}
