@@ -143,7 +143,7 @@ func TestOperatorsDashboard(t *testing.T) {
 	click(t, bctx, "standup", "bob", "mute")
 	alice.WaitFor(mark, "bob without voice", func(s *muctest.Stanza) bool {
 		it := s.Find("", "item")
-		return phoneOccupant(room + "/bob")(s) && it != nil && it.Attr("role") == "visitor"
+		return phoneOccupant(room+"/bob")(s) && it != nil && it.Attr("role") == "visitor"
 	})
 	waitTone(t, carol, 1000, false, "carol no longer hears bob after the mute")
 	browsertest.WaitTrue(t, bctx, "bob shown muted", rowJS("standup", "bob")+`.dataset.muted === "true"`)
