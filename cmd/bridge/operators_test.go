@@ -41,10 +41,7 @@ func startOperatorNode(t *testing.T, ctx context.Context) *operatorNode {
 	testpeer.Need(t, "prosody", "baresip")
 	testpeer.NeedPythonModule(t, "slixmpp")
 	n := &operatorNode{bin: bin, prosody: muctest.NewProsody(t, muctest.ProsodyConfig{})}
-	n.tokenFile = filepath.Join(t.TempDir(), "admin-token")
-	if err := os.WriteFile(n.tokenFile, []byte(adminToken+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	n.tokenFile = writeTokenFile(t)
 	sipPort := testpeer.FreeUDPPort(t)
 	n.sip = fmt.Sprintf("127.0.0.1:%d", sipPort)
 	n.http = fmt.Sprintf("127.0.0.1:%d", testpeer.FreeTCPPort(t))
@@ -65,6 +62,16 @@ func startOperatorNode(t *testing.T, ctx context.Context) *operatorNode {
 		t.Fatalf("/readyz: %v", err)
 	}
 	return n
+}
+
+// writeTokenFile writes adminToken as --admin-token-file reads it.
+func writeTokenFile(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "admin-token")
+	if err := os.WriteFile(p, []byte(adminToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func (n *operatorNode) roomJID(room string) string { return room + "@" + n.prosody.Components[0] }
@@ -245,4 +252,59 @@ func auditLines(logs string, parts ...string) int {
 		}
 	}
 	return n
+}
+
+// Acceptance 5: on two nodes sharing Redis, the dashboard of either node
+// shows a room whose audio the other node mixes, and a kick from it ends
+// that call there. node-1 holds the component link, so node-1's kick is
+// its own MUC's and node-2's goes to node-1 over Redis; each BYE is sent by
+// the room's owner.
+func TestOperatorsTwoNodes(t *testing.T) {
+	c := newCluster(t)
+	c.extra = []string{"--admin-token-file", writeTokenFile(t)}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	nodes := c.startNodes(ctx, 2)
+	n1, n2 := nodes[0], nodes[1]
+	if holder := c.linkHolder(ctx); holder != n1 {
+		t.Fatalf("the component link is on %s, want node-1 (started first)", holder.id)
+	}
+	alice := muctest.NewClient(t, c.prosody, "alice", "desk")
+	for _, tc := range []struct {
+		viewer, owner *clusterNode
+		phone         string
+	}{
+		{viewer: n1, owner: n2, phone: "dan"},
+		{viewer: n2, owner: n1, phone: "eve"},
+	} {
+		room := roomPlacedOn(t, tc.owner.id, n1.id, n2.id)
+		roomJID := c.roomJID(room)
+		joinRoom(t, alice, roomJID, "Alice")
+		phone := focustest.StartBaresip(t, focustest.BaresipOptions{User: tc.phone, Play: toneFile(t, 700)})
+		mark := alice.Mark()
+		dialUntilUp(ctx, t, phone, tc.viewer.uri(room)) // redirected to the owner
+		alice.WaitFor(mark, tc.phone+"'s phone occupant", phoneOccupant(roomJID+"/"+tc.phone))
+		waitMetric(t, ctx, tc.owner.http, "bridge_focus_dialogs_active", func(v float64) bool { return v == 1 })
+
+		bctx := openDashboard(t, ctx, tc.viewer.http)
+		browsertest.WaitTrue(t, bctx, room+" owned by "+tc.owner.id+" on "+tc.viewer.id+"'s dashboard",
+			fmt.Sprintf(`document.querySelector('section[data-room=%q]')?.dataset.node === %q && `, room, tc.owner.id)+
+				rowJS(room, tc.phone)+`?.dataset.faces === "phone" && `+rowJS(room, "Alice")+`?.dataset.faces === "chat"`)
+		mark = alice.Mark()
+		offset := len(phone.Log())
+		click(t, bctx, room, tc.phone, "kick")
+		gone := alice.WaitFor(mark, tc.phone+"'s kick", func(s *muctest.Stanza) bool {
+			return s.Name() == "presence" && s.Attr("from") == roomJID+"/"+tc.phone && s.Attr("type") == "unavailable"
+		})
+		if !gone.HasStatus("307") {
+			t.Errorf("the kick's presence lacks status 307: %s", gone.Raw)
+		}
+		if _, err := logAfter(ctx, phone, offset, "session closed"); err != nil {
+			t.Errorf("%s's phone got no BYE after a kick from %s: %v\n%s", tc.phone, tc.viewer.id, err, phone.Log())
+		}
+		waitMetric(t, ctx, tc.owner.http, "bridge_focus_dialogs_active", func(v float64) bool { return v == 0 })
+		if got := auditLines(tc.viewer.proc.logs.String(), "action=kick face=api", "room="+room, "outcome=done"); got != 1 {
+			t.Errorf("%s logged %d audit lines for the kick, want 1", tc.viewer.id, got)
+		}
+	}
 }
