@@ -477,18 +477,29 @@ func (f *Focus) verdictResponse(req *sip.Request, a Admission) (int, string, []s
 	case RoomClosing:
 		return sip.StatusTemporarilyUnavailable, pick("Room Closing"), nil
 	case Moved:
-		if !validURIUser(req.Recipient.User) {
-			return sip.StatusBadRequest, "Bad Request: Request-URI user part", nil
-		}
-		c, err := redirectContact(req.Recipient.User, a.Contact)
-		if err != nil {
-			f.log.Error("admission hook moved a call to an unusable Contact",
-				"call", req.CallID().Value(), "contact", a.Contact, "err", err)
-			return sip.StatusInternalServerError, "Server Internal Error", nil
+		c, code, reason, hdrs := f.ownerContact(req, a, "moved")
+		if code != 0 {
+			return code, reason, hdrs
 		}
 		return sip.StatusMovedTemporarily, pick("Moved Temporarily"), []sip.Header{c}
 	}
 	return sip.StatusForbidden, pick("Forbidden"), nil
+}
+
+// ownerContact is where a Moved or Proxy verdict (verb says which, for the
+// log) sends the call, or the refusal when the Request-URI's user part or
+// the verdict's Contact cannot make a Contact.
+func (f *Focus) ownerContact(req *sip.Request, a Admission, verb string) (*sip.ContactHeader, int, string, []sip.Header) {
+	if !validURIUser(req.Recipient.User) {
+		return nil, sip.StatusBadRequest, "Bad Request: Request-URI user part", nil
+	}
+	c, err := redirectContact(req.Recipient.User, a.Contact)
+	if err != nil {
+		f.log.Error("admission hook "+verb+" a call to an unusable Contact",
+			"call", req.CallID().Value(), "contact", a.Contact, "err", err)
+		return nil, sip.StatusInternalServerError, "Server Internal Error", nil
+	}
+	return c, 0, "", nil
 }
 
 // redirectContact is the Contact of a 302 sending a caller to another

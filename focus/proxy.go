@@ -32,21 +32,45 @@ const (
 // the owner's final answer was relayed (or absorbed, the phone having
 // cancelled).
 func (f *Focus) proxyInvite(req *sip.Request, tx sip.ServerTransaction, a Admission) (int, string, []sip.Header) {
-	callID := req.CallID().Value()
-	if !validURIUser(req.Recipient.User) {
-		return sip.StatusBadRequest, "Bad Request: Request-URI user part", nil
-	}
-	target, err := redirectContact(req.Recipient.User, a.Contact)
-	if err != nil {
-		f.log.Error("admission hook proxied a call to an unusable Contact",
-			"call", callID, "contact", a.Contact, "err", err)
-		return sip.StatusInternalServerError, "Server Internal Error", nil
+	target, code, reason, hdrs := f.ownerContact(req, a, "proxied")
+	if code != 0 {
+		return code, reason, hdrs
 	}
 	// RFC 3261 16.3 step 3.
 	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
 		return sip.StatusTooManyHops, "Too Many Hops", nil
 	}
+	cancelled, ok := watchCancel(tx)
+	if !ok {
+		// sipgo already answered the CANCEL and the INVITE (487).
+		f.metrics.calls.WithLabelValues("487").Inc()
+		return 0, "", nil
+	}
+	p := &proxiedCall{f: f, req: req, tx: tx, callID: req.CallID().Value()}
+	p.fwd = f.forwardedInvite(req, target.Address)
+	ctp, err := f.sendToOwner(p.fwd)
+	if err != nil {
+		f.log.Warn("proxying a call to the room's owner failed", "call", p.callID, "target", p.fwd.Recipient.String(), "err", err)
+		return sip.StatusServiceUnavailable, "Owner Node Unreachable", []sip.Header{f.retryAfter(0)}
+	}
+	f.log.Info("call proxied to the room's owner", "call", p.callID, "target", p.fwd.Recipient.String())
+	p.ctp = ctp
+	// Where the phone's answers go, as the focus answers it itself.
+	p.tmpl = sip.NewResponseFromRequest(req, sip.StatusTrying, "Trying", nil)
+	// RFC 6026 section 7.3: retransmissions of the 2xx go up too, the
+	// phone's ACK going to the owner directly.
+	ctp.OnRetransmission(func(r *sip.Response) {
+		if r.IsSuccess() && p.relay2xx.Load() {
+			p.relay(r)
+		}
+	})
+	return p.run(cancelled)
+}
 
+// watchCancel is where a CANCEL of the phone's INVITE is signalled; it
+// reports false when the INVITE is already cancelled or its transaction
+// gone.
+func watchCancel(tx sip.ServerTransaction) (<-chan struct{}, bool) {
 	cancelled := make(chan struct{}, 1)
 	if !tx.OnCancel(func(*sip.Request) {
 		select {
@@ -54,131 +78,154 @@ func (f *Focus) proxyInvite(req *sip.Request, tx sip.ServerTransaction, a Admiss
 		default:
 		}
 	}) || txDone(tx) {
-		// sipgo already answered the CANCEL and the INVITE (487).
-		f.metrics.calls.WithLabelValues("487").Inc()
-		return 0, "", nil
+		return nil, false
 	}
+	return cancelled, true
+}
 
-	fwd := f.forwardedInvite(req, target.Address)
-	ctx, cancelConnect := context.WithTimeout(f.stopCtx, proxyConnectWait)
-	ctp, err := f.client.TransactionRequest(ctx, fwd,
+// sendToOwner opens the client transaction of the forwarded INVITE,
+// connecting to the owner first over TCP or TLS.
+func (f *Focus) sendToOwner(fwd *sip.Request) (sip.ClientTransaction, error) {
+	ctx, cancel := context.WithTimeout(f.stopCtx, proxyConnectWait)
+	defer cancel()
+	return f.client.TransactionRequest(ctx, fwd,
 		sipgo.ClientRequestBuild, clearReliableLaddr, sipgo.ClientRequestAddVia)
-	cancelConnect()
-	if err != nil {
-		f.log.Warn("proxying a call to the room's owner failed", "call", callID, "target", fwd.Recipient.String(), "err", err)
-		return sip.StatusServiceUnavailable, "Owner Node Unreachable", []sip.Header{f.retryAfter(0)}
-	}
-	f.log.Info("call proxied to the room's owner", "call", callID, "target", fwd.Recipient.String())
+}
 
-	// Where the phone's answers go, as the focus answers it itself.
-	tmpl := sip.NewResponseFromRequest(req, sip.StatusTrying, "Trying", nil)
-	relay := func(r *sip.Response) {
-		out := r.Clone()
-		out.RemoveHeader("Via") // ours, the top one (RFC 3261 16.7 step 3)
-		if out.Via() == nil {
-			f.log.Info("owner node answered without the caller's Via", "call", callID, "status", r.StatusCode)
-			return
-		}
-		out.SetTransport(tmpl.Transport())
-		out.SetDestination(tmpl.Destination())
-		out.SetSource("")
-		if err := tx.Respond(out); err != nil {
-			f.log.Debug("relaying a response to the caller failed", "call", callID, "status", r.StatusCode, "err", err)
-		}
-	}
-	// RFC 6026 section 7.3: retransmissions of the 2xx go up too, the
-	// phone's ACK going to the owner directly.
-	var relay2xx atomic.Bool
-	ctp.OnRetransmission(func(r *sip.Response) {
-		if r.IsSuccess() && relay2xx.Load() {
-			relay(r)
-		}
-	})
+// proxiedCall is one INVITE being relayed to the room's owner: the
+// phone's server transaction, the owner's client transaction and where
+// the relay stands.
+type proxiedCall struct {
+	f      *Focus
+	req    *sip.Request
+	tx     sip.ServerTransaction
+	callID string
+	fwd    *sip.Request
+	ctp    sip.ClientTransaction
+	tmpl   *sip.Response // addressed as the focus's own answers to the phone
+	// relay2xx: the owner's 2xx was relayed, so are its retransmissions.
+	relay2xx       atomic.Bool
+	provisional    bool // the owner sent a provisional answer
+	phoneCancelled bool // nothing but a 408 of ours goes to the phone any more
+	cancelSent     bool
+	giveUp         <-chan time.Time // the owner's final answer to a CANCEL
+	timerC         *time.Timer
+}
 
+// run relays the owner's answers until the transaction ends, however it
+// ends.
+func (p *proxiedCall) run(cancelled <-chan struct{}) (int, string, []sip.Header) {
 	answer := time.NewTimer(proxyAnswerWait)
 	defer answer.Stop()
-	timerC := time.NewTimer(proxyTimerC)
-	defer timerC.Stop()
-	var provisional, phoneCancelled, cancelSent bool
-	var giveUp <-chan time.Time // the owner's final answer to a CANCEL
-	sendCancel := func() {
-		if giveUp == nil {
-			giveUp = time.After(64 * sip.T1)
-		}
-		if provisional && !cancelSent { // RFC 3261 9.1: only once a provisional came
-			cancelSent = true
-			f.goCancel(fwd)
-		}
-	}
+	p.timerC = time.NewTimer(proxyTimerC)
+	defer p.timerC.Stop()
 	for {
 		select {
-		case r := <-ctp.Responses():
+		case r := <-p.ctp.Responses():
 			answer.Stop()
-			switch {
-			case r.IsProvisional():
-				provisional = true
-				timerC.Reset(proxyTimerC)
-				if phoneCancelled {
-					sendCancel()
-				} else if r.StatusCode > sip.StatusTrying { // 16.7 step 5: 100 is not forwarded
-					relay(r)
-				}
-			case r.IsSuccess():
-				f.metrics.calls.WithLabelValues("proxied").Inc()
-				if phoneCancelled {
-					// The answer crossed the CANCEL and the phone already
-					// has its 487: end the owner's call rather than leave
-					// it waiting for an ACK.
-					f.spawn(func() { f.dropLateAnswer(fwd, r) })
-					return 0, "", nil
-				}
-				relay2xx.Store(true)
-				relay(r)
-				return 0, "", nil
-			default:
-				// The client transaction ACKs a non-2xx final itself.
-				f.metrics.calls.WithLabelValues("proxied").Inc()
-				if !phoneCancelled {
-					relay(r)
-				}
+			if p.onResponse(r) {
 				return 0, "", nil
 			}
-		case <-ctp.Done():
-			if phoneCancelled {
-				return 0, "", nil
-			}
-			f.log.Warn("room's owner did not answer a proxied call", "call", callID, "target", fwd.Recipient.String(), "err", ctp.Err())
-			return sip.StatusServiceUnavailable, "Owner Node Not Answering", []sip.Header{f.retryAfter(0)}
+		case <-p.ctp.Done():
+			return p.ownerSilent("room's owner did not answer a proxied call", "err", p.ctp.Err())
 		case <-answer.C:
-			ctp.Terminate()
-			if phoneCancelled {
-				return 0, "", nil
-			}
-			f.log.Warn("room's owner did not answer a proxied call in time", "call", callID, "target", fwd.Recipient.String(), "wait", proxyAnswerWait)
-			return sip.StatusServiceUnavailable, "Owner Node Not Answering", []sip.Header{f.retryAfter(0)}
-		case <-timerC.C:
+			p.ctp.Terminate()
+			return p.ownerSilent("room's owner did not answer a proxied call in time", "wait", proxyAnswerWait)
+		case <-p.timerC.C:
 			// RFC 3261 16.8: cancel a branch ringing too long, and let
 			// its 487 end the transaction; with no provisional at all
 			// it is a timeout.
-			if !provisional {
-				ctp.Terminate()
+			if !p.provisional {
+				p.ctp.Terminate()
 				return sip.StatusRequestTimeout, "Request Timeout", nil
 			}
-			phoneCancelled = true // nothing more goes to the phone but this 408
-			sendCancel()
-			f.reply(req, tx, sip.StatusRequestTimeout, "Request Timeout")
+			p.phoneCancelled = true
+			p.sendCancel()
+			p.f.reply(p.req, p.tx, sip.StatusRequestTimeout, "Request Timeout")
 		case <-cancelled:
 			// sipgo answered the CANCEL 200 and the INVITE 487 (RFC 3261
 			// 16.10); the owner's own 487 is absorbed.
-			phoneCancelled = true
-			sendCancel()
-		case <-giveUp:
-			ctp.Terminate()
+			p.phoneCancelled = true
+			p.sendCancel()
+		case <-p.giveUp:
+			p.ctp.Terminate()
 			return 0, "", nil
-		case <-f.stopCtx.Done():
-			ctp.Terminate()
-			return sip.StatusServiceUnavailable, "Shutting Down", []sip.Header{f.retryAfter(0)}
+		case <-p.f.stopCtx.Done():
+			p.ctp.Terminate()
+			return sip.StatusServiceUnavailable, "Shutting Down", []sip.Header{p.f.retryAfter(0)}
 		}
+	}
+}
+
+// onResponse handles one answer of the owner and reports whether it was
+// final.
+func (p *proxiedCall) onResponse(r *sip.Response) bool {
+	switch {
+	case r.IsProvisional():
+		p.provisional = true
+		p.timerC.Reset(proxyTimerC)
+		if p.phoneCancelled {
+			p.sendCancel()
+		} else if r.StatusCode > sip.StatusTrying { // 16.7 step 5: 100 is not forwarded
+			p.relay(r)
+		}
+		return false
+	case r.IsSuccess():
+		p.f.metrics.calls.WithLabelValues("proxied").Inc()
+		if p.phoneCancelled {
+			// The answer crossed the CANCEL and the phone already has its
+			// 487: end the owner's call rather than leave it waiting for
+			// an ACK.
+			p.f.spawn(func() { p.f.dropLateAnswer(p.fwd, r) })
+			return true
+		}
+		p.relay2xx.Store(true)
+		p.relay(r)
+	default:
+		// The client transaction ACKs a non-2xx final itself.
+		p.f.metrics.calls.WithLabelValues("proxied").Inc()
+		if !p.phoneCancelled {
+			p.relay(r)
+		}
+	}
+	return true
+}
+
+// ownerSilent is the caller's 503 when the owner gave no final answer,
+// unless the phone has cancelled and has its answer already.
+func (p *proxiedCall) ownerSilent(msg string, args ...any) (int, string, []sip.Header) {
+	if p.phoneCancelled {
+		return 0, "", nil
+	}
+	p.f.log.Warn(msg, append([]any{"call", p.callID, "target", p.fwd.Recipient.String()}, args...)...)
+	return sip.StatusServiceUnavailable, "Owner Node Not Answering", []sip.Header{p.f.retryAfter(0)}
+}
+
+// relay sends one of the owner's answers on to the phone.
+func (p *proxiedCall) relay(r *sip.Response) {
+	out := r.Clone()
+	out.RemoveHeader("Via") // ours, the top one (RFC 3261 16.7 step 3)
+	if out.Via() == nil {
+		p.f.log.Info("owner node answered without the caller's Via", "call", p.callID, "status", r.StatusCode)
+		return
+	}
+	out.SetTransport(p.tmpl.Transport())
+	out.SetDestination(p.tmpl.Destination())
+	out.SetSource("")
+	if err := p.tx.Respond(out); err != nil {
+		p.f.log.Debug("relaying a response to the caller failed", "call", p.callID, "status", r.StatusCode, "err", err)
+	}
+}
+
+// sendCancel cancels the owner's INVITE once it is ringing, and starts
+// waiting for its final answer to that.
+func (p *proxiedCall) sendCancel() {
+	if p.giveUp == nil {
+		p.giveUp = time.After(64 * sip.T1)
+	}
+	if p.provisional && !p.cancelSent { // RFC 3261 9.1: only once a provisional came
+		p.cancelSent = true
+		p.f.goCancel(p.fwd)
 	}
 }
 
