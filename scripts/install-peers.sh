@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the real peers the integration tests talk to (see ../shared/PEERS.md).
-# As root it installs what is missing with apt-get; otherwise it prints exactly
-# what to install and fails, so nothing is ever silently skipped.
+# As root it installs what is missing with apt-get, starting none of the
+# packages' services (apt-install-no-start.sh); otherwise it prints exactly
+# what to install and fails, so nothing is ever silently skipped. It stops
+# nothing: the tests start and stop their own instances.
 set -euo pipefail
 
 # binary-or-module -> Debian package
@@ -14,6 +16,10 @@ declare -A peers=(
   [openssl]=openssl
   [linphonec]=linphone-cli
   [tmux]=tmux
+  [chromium]=chromium    # browser join and page tests (chromedp)
+  [espeak-ng]=espeak-ng  # make prompts: the voice prompts
+  [tshark]=tshark        # SIP conformance tests
+  [lua5.4]=lua5.4        # mod_cusax_multicast's tests run its Lua as Prosody does
 )
 # baresip's audio file modules come in a separate package on some releases.
 extra_packages=(baresip-core python3-slixmpp ca-certificates)
@@ -40,17 +46,16 @@ mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-peers: missing test peers; install them as root with:" >&2
   echo "  apt-get update && apt-get install -y ${missing[*]}" >&2
+  echo "(or run this script as root: it also keeps their services from starting)" >&2
   exit 1
 fi
 
 echo "install-peers: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" "${extra_packages[@]}" >/dev/null
-# The Debian prosody package starts a system-wide daemon on 5222/5269/5347;
-# the tests run their own instances, so stop it and keep it from coming back.
-if command -v systemctl >/dev/null 2>&1; then systemctl disable --now prosody >/dev/null 2>&1 || true; fi
-if [ -x /etc/init.d/prosody ]; then /etc/init.d/prosody stop >/dev/null 2>&1 || true; fi
-pkill -x prosody >/dev/null 2>&1 || true
-pkill -x redis-server >/dev/null 2>&1 || true
+# tshark's wireshark-common asks whether non-root users may capture: no.
+if printf '%s\n' "${missing[@]}" | grep -qx tshark; then
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+fi
+# Debian's services (prosody, redis-server, ...) are not started by the
+# install: the tests run their own instances.
+"$(dirname "$0")/apt-install-no-start.sh" "${missing[@]}" "${extra_packages[@]}"
 echo "install-peers: done"

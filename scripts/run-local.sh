@@ -2,6 +2,7 @@
 # make run: start the bridge for a local trial. As root it also installs (if
 # missing) and starts a local Prosody with the bridge as its MUC component and
 # two demo accounts, so both faces of a room can be tried on one machine.
+# It stops only what it started, by pid: its Prosody and the bridge.
 set -euo pipefail
 
 bin=${1:-bin/bridge}
@@ -31,10 +32,8 @@ if [ -n "${BRIDGE_XMPP_SECRET:-}" ]; then
   chat="external"   # the operator brings their own XMPP server
 elif [ "$(id -u)" -eq 0 ]; then
   if ! command -v prosody >/dev/null 2>&1; then
-    echo "run: installing prosody for the chat face"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prosody openssl >/dev/null
-    pkill -x prosody 2>/dev/null || true
+    echo "run: installing prosody for the chat face (its system service is not started)"
+    "$top/scripts/apt-install-no-start.sh" prosody openssl
   fi
   chat=local
 else
@@ -58,6 +57,14 @@ if [ "$chat" = local ]; then
       -e "s|@COMPONENT_SECRET@|$secret|g" "$top/deploy/local/prosody.cfg.lua.in" > "$pdir/prosody.cfg.lua"
   for user in alice bob; do
     prosodyctl --config "$pdir/prosody.cfg.lua" register "$user" "$xmpp_host" "$user" >/dev/null 2>&1 || true
+  done
+  # Another server on these ports (the system's Prosody, say) is left alone;
+  # ours would not start, and the wait below would take theirs for it.
+  for port in "$c2s_port" "$component_port"; do
+    if (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then
+      echo "run: 127.0.0.1:$port is already in use; set C2S_PORT and COMPONENT_PORT to free ports" >&2
+      exit 1
+    fi
   done
   prosody --config "$pdir/prosody.cfg.lua" >"$pdir/stdout.log" 2>&1 &
   prosody_pid=$!
