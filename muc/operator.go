@@ -59,7 +59,7 @@ func (s *Service) DestroyRoom(ctx context.Context, roomName, reason string) erro
 	if r == nil {
 		return fmt.Errorf("destroying %q: %w", roomName, ErrNoRoom)
 	}
-	if serr := s.destroy(r, "", reason, nil); serr != nil {
+	if serr := s.destroy(r, "", reason, nil, ""); serr != nil {
 		return fmt.Errorf("muc: destroying %q: %s", roomName, serr.text)
 	}
 	return nil

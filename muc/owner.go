@@ -32,7 +32,7 @@ func (s *Service) handleOwner(r *room, in, q *element, from jid.JID) *stanzaErro
 		if rs := d.child("", "reason"); rs != nil {
 			reason = rs.text()
 		}
-		if serr := s.destroy(r, alt, reason, d.child("", "password")); serr != nil {
+		if serr := s.destroy(r, alt, reason, d.child("", "password"), s.actorNick(r, from)); serr != nil {
 			return serr
 		}
 		s.send(iqResult(in, nil))
@@ -46,7 +46,7 @@ func (s *Service) handleOwner(r *room, in, q *element, from jid.JID) *stanzaErro
 	case "cancel":
 		if r.locked {
 			// Cancelling the initial configuration abandons the room (10.1.3).
-			if serr := s.destroy(r, "", "the owner cancelled the room's creation", nil); serr != nil {
+			if serr := s.destroy(r, "", "the owner cancelled the room's creation", nil, s.actorNick(r, from)); serr != nil {
 				return serr
 			}
 		}
@@ -143,7 +143,7 @@ func (s *Service) configure(r *room, cfg store.RoomConfig, actor string) *stanza
 
 // destroy ends the room (XEP-0045 10.9): every occupant gets unavailable
 // presence carrying <destroy/>, and the stored record goes.
-func (s *Service) destroy(r *room, alt, reason string, password *element) *stanzaError {
+func (s *Service) destroy(r *room, alt, reason string, password *element, actor string) *stanzaError {
 	if s.cfg.Store != nil && (r.persisted || r.cfg.Persistent) {
 		ctx, cancel := storeCtx()
 		defer cancel()
@@ -169,7 +169,7 @@ func (s *Service) destroy(r *room, alt, reason string, password *element) *stanz
 	}
 	delete(s.rooms, r.name)
 	s.updateGauges()
-	s.emit(Event{Kind: EventRoomDestroyed, Room: r.name, Reason: reason, AlternateVenue: alt})
+	s.emit(Event{Kind: EventRoomDestroyed, Room: r.name, Reason: reason, AlternateVenue: alt, Actor: actor})
 	s.log.Info("room destroyed", "room", r.name)
 	return nil
 }

@@ -232,6 +232,9 @@ func (s *Sync) legViews(ctx context.Context, room string) (map[string][]LegView,
 // give muc.ErrNoRoom and muc.ErrNoOccupant.
 func (s *Sync) Moderate(ctx context.Context, a Action) (err error) {
 	target := a.Nick
+	if a.Kind == ActionEnd {
+		target = a.Room
+	}
 	defer func() {
 		s.audit(auditEntry{action: string(a.Kind), face: a.Face, actor: a.Actor, room: a.Room, target: target, reason: a.Reason, err: err})
 	}()

@@ -78,11 +78,13 @@ func (s *Sync) onAudio(ctx context.Context, ev focus.Event) {
 		l.held = ev.Held
 		s.showPresence(ctx, l)
 	case focus.EventMute:
+		was := l.selfMuted
 		for _, li := range s.audio.Legs(l.room) {
 			if li.CallID == l.callID {
 				l.selfMuted = li.SelfMuted
 			}
 		}
+		s.auditSelfMute(l, was)
 		s.showPresence(ctx, l)
 	case focus.EventDTMF:
 		if l.pin != nil {

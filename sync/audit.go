@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 
 	"cusax.dev/bridge/muc"
+	"cusax.dev/bridge/store"
 )
 
 // auditEntry is one moderation action as the audit trail records it: who
@@ -39,4 +41,61 @@ func (s *Sync) audit(e auditEntry) {
 		attrs = append(attrs, slog.String("err", e.err.Error()))
 	}
 	s.log.LogAttrs(context.Background(), slog.LevelInfo, "audit", attrs...)
+}
+
+// auditChat records a moderator's action taken in the chat room (an
+// occupant's muc#admin or muc#owner request). Changes without an actor are
+// the room's own: sync's consequences of other changes, or an operator's
+// action, which Moderate recorded already; a ban comes as an affiliation
+// change and then a removal, recorded once, as the former.
+func (s *Sync) auditChat(ev muc.Event) {
+	if ev.Actor == "" {
+		return
+	}
+	target := ev.Nick
+	if ev.JID != "" {
+		target = strings.TrimSpace(ev.Nick + " (" + ev.JID + ")")
+	}
+	var action string
+	switch ev.Kind {
+	case muc.EventRoleChanged:
+		switch ev.Role {
+		case muc.RoleVisitor:
+			action = string(ActionMute)
+		case muc.RoleParticipant:
+			action = string(ActionUnmute)
+		default:
+			action = "role " + string(ev.Role)
+		}
+	case muc.EventKicked:
+		action = string(ActionKick)
+	case muc.EventAffiliationChanged:
+		action = "affiliation " + string(ev.Affiliation)
+		if ev.Affiliation == store.AffiliationOutcast {
+			action = string(ActionBan)
+		}
+		target = ev.JID
+	case muc.EventRoomDestroyed:
+		action, target = string(ActionEnd), ev.Room
+	default:
+		return
+	}
+	s.audit(auditEntry{action: action, face: "muc", actor: ev.Actor, room: ev.Room, target: target, reason: ev.Reason})
+}
+
+// auditSelfMute records a caller's own mute or unmute by DTMF, when the
+// focus's event changed it (the same event also reports a mute by the room).
+func (s *Sync) auditSelfMute(l *legState, was bool) {
+	if l.selfMuted == was {
+		return
+	}
+	action := "self-unmute"
+	if l.selfMuted {
+		action = "self-mute"
+	}
+	who := l.display
+	if l.jid != "" {
+		who += " (" + l.jid + ")"
+	}
+	s.audit(auditEntry{action: action, face: "dtmf", actor: who, room: l.room, target: who})
 }

@@ -31,6 +31,7 @@ func (s *Sync) OnChatEvent(ev muc.Event) {
 
 // onChat applies one chat event to the calls: each kind has its own step.
 func (s *Sync) onChat(ctx context.Context, ev muc.Event, at time.Time) {
+	s.auditChat(ev)
 	switch ev.Kind {
 	case muc.EventJoined:
 		if !ev.AudioOnly {

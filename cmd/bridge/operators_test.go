@@ -207,6 +207,45 @@ func TestOperatorsDashboard(t *testing.T) {
 			t.Errorf("audit lines for the API's %s of bob: %d, want 1", action, c)
 		}
 	}
+
+	// A ban from the CLI: status 301 for the person, by their JID.
+	frank := muctest.NewClient(t, n.prosody, "frank", "laptop")
+	joinRoom(t, frank, room, "frank")
+	mark = alice.Mark()
+	cmd = exec.CommandContext(ctx, n.bin, "room", "ban", "standup", "frank", "--reason", "spam",
+		"--http-listen", n.http, "--admin-token-file", n.tokenFile, "--data-dir", t.TempDir())
+	cmd.Env = cleanEnv()
+	if out, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "ban frank in standup: done" {
+		t.Errorf("bridge room ban = %v %q, want \"ban frank in standup: done\"", err, out)
+	}
+	banned := alice.WaitFor(mark, "frank's ban", func(s *muctest.Stanza) bool {
+		return s.Name() == "presence" && s.Attr("from") == room+"/frank" && s.Attr("type") == "unavailable"
+	})
+	if !banned.HasStatus("301") {
+		t.Errorf("the ban's presence lacks status 301: %s", banned.Raw)
+	}
+
+	// End the room from the dashboard: the chat room is destroyed and the
+	// remaining call gets a BYE.
+	mark = alice.Mark()
+	offset := len(carol.Log())
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS(`section[data-room="standup"] button[data-action="end"]`))); err != nil {
+		t.Fatal(err)
+	}
+	alice.WaitFor(mark, "the room's destruction", func(s *muctest.Stanza) bool {
+		return s.Name() == "presence" && s.Attr("type") == "unavailable" && s.Find("", "destroy") != nil
+	})
+	if _, err := logAfter(ctx, carol, offset, "session closed"); err != nil {
+		t.Errorf("carol's phone got no BYE when the room ended: %v\n%s", err, carol.Log())
+	}
+	browsertest.WaitTrue(t, bctx, "standup gone from the dashboard", `document.querySelector('section[data-room="standup"]') === null`)
+	logs := n.proc.logs.String()
+	if c := auditLines(logs, "action=ban face=api", `target="frank (frank@example.test)"`, "reason=spam"); c != 1 {
+		t.Errorf("audit lines for the ban of frank: %d, want 1", c)
+	}
+	if c := auditLines(logs, "action=end face=api", "room=standup target=standup outcome=done"); c != 1 {
+		t.Errorf("audit lines for the end of standup: %d, want 1", c)
+	}
 }
 
 // Acceptance 4: a room of at most two participants refuses the third
