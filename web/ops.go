@@ -1,7 +1,9 @@
 // Package web serves the bridge over HTTP. For now that is the ops server an
 // orchestrator and a monitoring system talk to: /healthz (the process is
 // alive), /readyz (every part that must be up is up) and /metrics
-// (Prometheus text). The admin API, dashboard and WebRTC join will join it.
+// (Prometheus text), with an index page at / linking them unless a handler
+// (the dashboard) is given for it. The admin API, dashboard and WebRTC join
+// will join it.
 package web
 
 import (
@@ -84,6 +86,9 @@ func NewOps(cfg OpsConfig) (*Ops, error) {
 	}))
 	if cfg.Drain != nil {
 		mux.HandleFunc("POST /drain", o.drain)
+	}
+	if _, ok := cfg.Handlers[indexPattern]; !ok {
+		mux.Handle(indexPattern, indexHandler(cfg.Drain != nil))
 	}
 	for pattern, h := range cfg.Handlers {
 		mux.Handle(pattern, h)

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -163,4 +165,77 @@ func fetch(t *testing.T, url string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// TestOpsIndex: "/" answers a page whose every link works; any other path
+// stays 404, and a handler given for "/" (the dashboard) replaces the page.
+func TestOpsIndex(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ops, err := NewOps(OpsConfig{Listen: "127.0.0.1:0", Gatherer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ops.Serve(ctx)
+	base := "http://" + ops.Addr().String()
+
+	resp, err := http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	page := string(b)
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("GET / = %d %s, want 200 text/html", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	var links []string
+	for _, m := range regexp.MustCompile(`href="([^"]*)"`).FindAllStringSubmatch(page, -1) {
+		links = append(links, m[1])
+	}
+	if want := []string{"/healthz", "/readyz", "/metrics"}; !slices.Equal(links, want) {
+		t.Errorf("the page links %q, want %q", links, want)
+	}
+	for _, l := range links {
+		// /readyz may answer 503 (the listener was only just marked
+		// ready); it exists either way.
+		if code, _ := fetch(t, base+l); code != 200 && code != http.StatusServiceUnavailable {
+			t.Errorf("the page's link %s answers %d", l, code)
+		}
+	}
+	if !strings.Contains(page, "README.md") || !strings.Contains(page, "docs/design/") {
+		t.Errorf("the page does not point at the docs:\n%s", page)
+	}
+	if strings.Contains(page, "/drain") {
+		t.Errorf("the page offers /drain on a node without a drain function:\n%s", page)
+	}
+	for _, p := range []string{"/index.html", "/x", "/healthz/"} {
+		if code, _ := fetch(t, base+p); code != http.StatusNotFound {
+			t.Errorf("GET %s = %d, want 404", p, code)
+		}
+	}
+
+	withDash, err := NewOps(OpsConfig{
+		Listen: "127.0.0.1:0", Gatherer: prometheus.NewRegistry(),
+		Drain: func(context.Context) (string, error) { return "", nil },
+		Handlers: map[string]http.Handler{indexPattern: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			io.WriteString(w, "dashboard")
+		})},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go withDash.Serve(ctx)
+	if code, body := fetch(t, "http://"+withDash.Addr().String()+"/"); code != 200 || body != "dashboard" {
+		t.Errorf("GET / with a dashboard = %d %q, want the dashboard", code, body)
+	}
+}
+
+// TestIndexPageDrain: a node with a drain function says how to drain it.
+func TestIndexPageDrain(t *testing.T) {
+	rec := httptest.NewRecorder()
+	indexHandler(true).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "POST /drain") {
+		t.Errorf("index with a drain function = %d %q, want it to mention POST /drain", rec.Code, rec.Body.String())
+	}
 }
