@@ -1,6 +1,8 @@
 package join
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -13,6 +15,9 @@ import (
 // offering Opus at 48 kHz. It returns Opus's payload type there, which the
 // browser's packets will carry.
 func checkOffer(body []byte) (uint8, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return 0, errors.New("the offer is empty; want an SDP offer")
+	}
 	var d sdp.SessionDescription
 	if err := d.Unmarshal(body); err != nil {
 		return 0, fmt.Errorf("the offer is not valid SDP: %w", err)

@@ -26,7 +26,8 @@ func TestCheckOffer(t *testing.T) {
 		{"rtpmap for an unoffered format", strings.Replace(chromeOffer, "SAVPF 111 63", "SAVPF 63", 1), 0, "no audio section"},
 		{"video only", strings.Replace(chromeOffer, "m=audio", "m=video", 1), 0, "no audio section"},
 		{"not SDP", "hello", 0, "not valid SDP"},
-		{"empty", "", 0, "not valid SDP"},
+		{"empty", "", 0, "offer is empty"},
+		{"blank", " \r\n", 0, "offer is empty"},
 		{"payload type out of range", strings.ReplaceAll(chromeOffer, "111", "300"), 0, "not 0-127"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
