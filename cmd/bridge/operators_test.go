@@ -225,6 +225,11 @@ func TestOperatorsDashboard(t *testing.T) {
 		t.Errorf("the ban's presence lacks status 301: %s", banned.Raw)
 	}
 
+	// A moderator's own action in the room is audited as the MUC's.
+	setVoice(t, alice, room, "carol", false, "v1")
+	synctest.WaitFor(t, "the audit line of Alice's mute", func() bool {
+		return auditLines(n.proc.logs.String(), "action=mute face=muc actor=Alice room=standup target=carol outcome=done") == 1
+	})
 	// End the room from the dashboard: the chat room is destroyed and the
 	// remaining call gets a BYE.
 	mark = alice.Mark()

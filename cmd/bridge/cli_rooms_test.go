@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestSplitCLIArgs(t *testing.T) {
+	c, err := splitCLIArgs([]string{"kick", "standup", "--http-listen", "127.0.0.1:9", "bob smith", "--reason=spam", "-o", "json", "--data-dir=/tmp/x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.words, []string{"kick", "standup", "bob smith"}) || c.reason != "spam" || c.output != "json" ||
+		!slices.Equal(c.rest, []string{"--http-listen", "127.0.0.1:9", "--data-dir=/tmp/x"}) {
+		t.Errorf("split = %+v", c)
+	}
+	for _, bad := range [][]string{{"--output", "yaml"}, {"--reason"}} {
+		if _, err := splitCLIArgs(bad); err == nil {
+			t.Errorf("splitCLIArgs(%q) accepted it", bad)
+		}
+	}
+}
+
+func TestRoomsRequest(t *testing.T) {
+	for _, tc := range []struct {
+		cmd          string
+		words        []string
+		method, path string
+	}{
+		{"rooms", nil, http.MethodGet, "/rooms"},
+		{"room", []string{"show", "stand up"}, http.MethodGet, "/rooms/stand%20up"},
+		{"room", []string{"end", "standup"}, http.MethodPost, "/rooms/standup/end"},
+		{"room", []string{"mute", "standup", "bob/2"}, http.MethodPost, "/rooms/standup/participants/bob%2F2/mute"},
+	} {
+		m, p, err := roomsRequest(tc.cmd, tc.words)
+		if err != nil || m != tc.method || p != tc.path {
+			t.Errorf("%s %q = %s %s %v, want %s %s", tc.cmd, tc.words, m, p, err, tc.method, tc.path)
+		}
+	}
+	for _, bad := range [][]string{nil, {"explode", "r"}, {"kick", "r"}, {"show"}} {
+		if _, _, err := roomsRequest("room", bad); err == nil {
+			t.Errorf("room %q accepted", bad)
+		}
+	}
+	if _, _, err := roomsRequest("rooms", []string{"x"}); err == nil {
+		t.Error("rooms x accepted")
+	}
+}
+
+// TestRoomsUsage: a wrong invocation exits 2 with the usage, before any
+// configuration is read or any request made.
+func TestRoomsUsage(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run([]string{"room", "explode", "standup"}, &out, &errOut, func(string) (string, bool) { return "", false })
+	if code != exitBadConfig || !strings.Contains(errOut.String(), "unknown verb") || !strings.Contains(errOut.String(), "usage:") {
+		t.Errorf("exit %d, stderr %q", code, errOut.String())
+	}
+}
+
+func TestAdminSettings(t *testing.T) {
+	dir := t.TempDir()
+	tokenFile := writeFile(t, "token", " tok-123 \n")
+	empty := writeFile(t, "empty", "\n")
+	env := func(string) (string, bool) { return "", false }
+	cfg, err := loadConfig([]string{"--data-dir", dir, "--admin-token-file", tokenFile, "--max-calls", "40"}, env, io.Discard)
+	if err != nil || cfg.AdminToken != "tok-123" || cfg.MaxCalls != 40 {
+		t.Fatalf("cfg = %q %d, %v", cfg.AdminToken, cfg.MaxCalls, err)
+	}
+	for _, args := range [][]string{
+		{"--admin-token-file", empty},
+		{"--admin-token-file", dir + "/missing"},
+		{"--max-calls", "-1"},
+		{"--max-calls", "many"},
+	} {
+		if _, err := loadConfig(append([]string{"--data-dir", dir}, args...), env, io.Discard); err == nil {
+			t.Errorf("loadConfig(%q) accepted it", args)
+		}
+	}
+	if adm, full := nodeFull(2, 2); !full || !strings.Contains(adm.Reason, "node full: 2 calls") {
+		t.Errorf("nodeFull(2, 2) = %+v %v", adm, full)
+	}
+	if _, full := nodeFull(0, 1000); full {
+		t.Error("nodeFull with no limit refused a call")
+	}
+}
