@@ -71,7 +71,7 @@ func Start(t testing.TB, o Options) *Stack {
 			case events <- ev:
 			default:
 			}
-		}, Metrics: st.Registry})
+		}, Metrics: st.Registry, Prompts: builtinPrompts(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func Start(t testing.TB, o Options) *Stack {
 	})
 
 	cfg := bsync.Config{Audio: fc, Chat: st.MUC, VCards: st.MUC, SIPDomain: fc.Addr().String(), ChatDomain: st.Component,
-		AnnounceTokens: true, Registerer: st.Registry}
+		AnnounceTokens: true, Registerer: st.Registry, JoinTonesUpTo: 20}
 	if o.BrowserJoin {
 		st.Web = startWeb(t, ctx, m, &s, pmin+399, st.Registry)
 		cfg.Browsers, cfg.WebEndpoints, cfg.WebLink = browserwire.NewLegs(st.Web), fc, st.Web.Link
