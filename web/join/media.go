@@ -89,9 +89,10 @@ func newAPI(cfg Config, udp *loopbackScoped) (*webrtc.API, error) {
 	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
 		return nil, fmt.Errorf("join: RTCP reports: %w", err)
 	}
-	se := webrtc.SettingEngine{}
+	logs := pionLogs{log: cfg.Logger}
+	se := webrtc.SettingEngine{LoggerFactory: logs}
 	se.SetLite(true)
-	se.SetICEUDPMux(webrtc.NewICEUDPMux(nil, udp))
+	se.SetICEUDPMux(webrtc.NewICEUDPMux(logs.NewLogger("udpmux"), udp))
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetIncludeLoopbackCandidate(true)
