@@ -11,8 +11,8 @@ import (
 )
 
 // This file holds the commands an operator's action needs beyond the ones
-// sync already uses (commands.go): a ban and the end of a room, taken as the
-// room itself, so every occupant sees what an owner's muc#admin or
+// sync already uses (commands.go): a ban, the end of a room and its limit,
+// taken as the room itself, so every occupant sees what an owner's muc#admin or
 // muc#owner request would have shown (301 for a ban, <destroy/> for the
 // end) and sync hangs up the calls from the same events.
 
@@ -61,6 +61,31 @@ func (s *Service) DestroyRoom(ctx context.Context, roomName, reason string) erro
 	}
 	if serr := s.destroy(r, "", reason, nil, ""); serr != nil {
 		return fmt.Errorf("muc: destroying %q: %s", roomName, serr.text)
+	}
+	return nil
+}
+
+// SetMaxUsers sets the room's muc#roomconfig_maxusers (0: no limit) as
+// its owner's configuration form would: stored first for a persistent
+// room, status 104 to the occupants, EventRoomConfigured to sync. Who is
+// already in stays; the limit holds for the next joins and calls.
+func (s *Service) SetMaxUsers(ctx context.Context, roomName string, limit int) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if limit < 0 {
+		return fmt.Errorf("muc: maximum occupants of %q: want 0 (no limit) or more, got %d", roomName, limit)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.rooms[roomName]
+	if r == nil {
+		return fmt.Errorf("configuring %q: %w", roomName, ErrNoRoom)
+	}
+	cfg := r.cfg
+	cfg.MaxUsers = limit
+	if serr := s.configure(r, cfg, ""); serr != nil {
+		return fmt.Errorf("muc: configuring %q: %s", roomName, serr.text)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,12 +18,13 @@ import (
 // a moderator's would be, so the room shows them as usual and the audio
 // follows from the same events (a kick is a 307 that becomes a BYE).
 
-// RoomModeration is what an operator's ban and end of a room need from the
-// chat face beyond Chat: *muc.Service satisfies it. Sync finds it on
-// Config.Chat; without it (a chat face of tests) those two actions fail.
+// RoomModeration is what an operator's ban, end of a room and room limit
+// need from the chat face beyond Chat: *muc.Service satisfies it. Sync
+// finds it on Config.Chat; without it (a chat face of tests) they fail.
 type RoomModeration interface {
 	SetAffiliation(ctx context.Context, room, bareJID string, a store.Affiliation, reason string) error
 	DestroyRoom(ctx context.Context, room, reason string) error
+	SetMaxUsers(ctx context.Context, room string, limit int) error
 }
 
 // ActionKind names an operator's action on a room or one of its occupants.
@@ -62,6 +64,7 @@ type Action struct {
 const (
 	callSetAffiliation = "set-affiliation"
 	callDestroyRoom    = "destroy-room"
+	callSetMaxUsers    = "set-max-users"
 )
 
 // ErrNoJID says a ban was asked for an occupant without a real JID (an
@@ -271,6 +274,24 @@ func (s *Sync) Moderate(ctx context.Context, a Action) (err error) {
 	}
 }
 
+// SetRoomLimit sets the most participants room takes, both faces together
+// (muc#roomconfig_maxusers; 0: no limit), through the chat face as the
+// room's owner would, and logs it in the audit trail. Who is in stays.
+func (s *Sync) SetRoomLimit(ctx context.Context, room string, limit int, actor, face string) (err error) {
+	defer func() {
+		s.audit(auditEntry{action: "limit max_participants=" + strconv.Itoa(limit), face: face, actor: actor, room: room, target: room, err: err})
+	}()
+	if s.nodes != nil && s.nodes.chat.remote() {
+		_, err := s.nodes.chat.ask(chatCall{Method: callSetMaxUsers, Room: room, Max: limit})
+		return err
+	}
+	m, ok := s.cfg.Chat.(RoomModeration)
+	if !ok {
+		return errors.New("sync: the chat face cannot set limits (it is not a RoomModeration)")
+	}
+	return m.SetMaxUsers(ctx, room, limit)
+}
+
 // The three changes below act on this node's muc while it holds the
 // component link, and otherwise ask the holder and wait for its answer, so
 // the operator learns the outcome rather than a hope.
@@ -312,10 +333,13 @@ func (s *Sync) destroyRoom(ctx context.Context, room, reason string) error {
 func moderateCall(ctx context.Context, local Chat, call chatCall) error {
 	m, ok := local.(RoomModeration)
 	if !ok {
-		return errors.New("sync: the chat face cannot ban or end rooms")
+		return errors.New("sync: the chat face cannot ban, end rooms or set limits")
 	}
-	if call.Method == callDestroyRoom {
+	switch call.Method {
+	case callDestroyRoom:
 		return m.DestroyRoom(ctx, call.Room, call.Reason)
+	case callSetMaxUsers:
+		return m.SetMaxUsers(ctx, call.Room, call.Max)
 	}
 	return m.SetAffiliation(ctx, call.Room, call.JID, call.Affiliation, call.Reason)
 }

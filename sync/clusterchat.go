@@ -69,8 +69,10 @@ type chatCall struct {
 	JID     string    `json:"jid,omitempty"`
 	Reason  string    `json:"reason,omitempty"`
 	Role    muc.Role  `json:"role,omitempty"`
-	// Affiliation is set by an operator's ban (admin.go).
+	// Affiliation and Max are set by an operator's ban and room limit
+	// (admin.go).
 	Affiliation store.Affiliation  `json:"affiliation,omitempty"`
+	Max         int                `json:"max,omitempty"`
 	Presence    *muc.PhonePresence `json:"presence,omitempty"`
 }
 
@@ -414,7 +416,7 @@ func (c *clusterChat) handleCall(ctx context.Context, e store.Event) error {
 		err = c.local.SetOccupantAudio(ctx, call.Room, call.Nick, call.Presence)
 	case callSetRole:
 		err = c.local.SetRole(ctx, call.Room, call.Nick, call.Role, call.Reason)
-	case callSetAffiliation, callDestroyRoom:
+	case callSetAffiliation, callDestroyRoom, callSetMaxUsers:
 		err = moderateCall(ctx, c.local, call)
 	case callRooms:
 		reply.Rooms = c.local.Rooms()

@@ -77,6 +77,17 @@ func (b adminBridge) Act(ctx context.Context, a admin.Action) error {
 	return err
 }
 
+func (b adminBridge) SetLimits(ctx context.Context, room string, l admin.Limits, actor string) error {
+	if b.sync == nil {
+		return fmt.Errorf("%w: the chat face is off (--xmpp-secret is empty), and a room's limit is its chat room's setting", admin.ErrConflict)
+	}
+	err := b.sync.SetRoomLimit(ctx, room, l.MaxParticipants, actor, "api")
+	if errors.Is(err, muc.ErrNoRoom) {
+		return fmt.Errorf("%w: %w", admin.ErrNotFound, err)
+	}
+	return err
+}
+
 // callsOnly lists the calls of the focus by room ("" = every room) when
 // there is no chat face.
 func (b adminBridge) callsOnly(room string) []admin.Room {

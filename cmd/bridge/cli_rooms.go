@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -24,6 +25,7 @@ import (
 //	bridge room show ROOM [--output json]
 //	bridge room mute|unmute|kick|ban ROOM NICK [--reason TEXT]
 //	bridge room end ROOM [--reason TEXT]
+//	bridge room limit ROOM MAX
 //
 // It asks the node's ops server (--http-listen) with the token of
 // --admin-token-file, so it sees and does what the dashboard does.
@@ -32,7 +34,8 @@ const roomsUsage = `usage:
   bridge rooms [--output text|json] [settings flags]
   bridge room show ROOM [--output text|json] [settings flags]
   bridge room mute|unmute|kick|ban ROOM NICK [--reason TEXT] [--output text|json] [settings flags]
-  bridge room end ROOM [--reason TEXT] [--output text|json] [settings flags]`
+  bridge room end ROOM [--reason TEXT] [--output text|json] [settings flags]
+  bridge room limit ROOM MAX [--output text|json] [settings flags]   (MAX participants, 0: no limit)`
 
 // cliArgs are the CLI's own arguments, apart from the settings flags.
 type cliArgs struct {
@@ -94,7 +97,7 @@ func runRooms(cmd string, args []string, stdout, stderr io.Writer, getenv func(s
 		fmt.Fprintf(stderr, "bridge %s: %v\n%s\n", cmd, err, roomsUsage)
 		return exitBadConfig
 	}
-	method, path, err := roomsRequest(cmd, c.words)
+	method, path, body, err := roomsRequest(cmd, c.words, c.reason)
 	if err != nil {
 		fmt.Fprintf(stderr, "bridge %s: %v\n%s\n", cmd, err, roomsUsage)
 		return exitBadConfig
@@ -104,14 +107,13 @@ func runRooms(cmd string, args []string, stdout, stderr io.Writer, getenv func(s
 		fmt.Fprintf(stderr, "bridge %s: %v\n", cmd, err)
 		return exitBadConfig
 	}
-	var body io.Reader
-	if method == http.MethodPost && c.reason != "" {
-		data, _ := json.Marshal(map[string]string{"reason": c.reason})
-		body = bytes.NewReader(data)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+localAddr(cfg.HTTPListen)+strings.TrimSuffix(admin.Prefix, "/")+path, body)
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+localAddr(cfg.HTTPListen)+strings.TrimSuffix(admin.Prefix, "/")+path, rd)
 	if err != nil {
 		fmt.Fprintf(stderr, "bridge %s: %v\n", cmd, err)
 		return exitFailure
@@ -152,37 +154,48 @@ func runRooms(cmd string, args []string, stdout, stderr io.Writer, getenv func(s
 	return exitOK
 }
 
-// roomsRequest maps the verb and its operands to the API call.
-func roomsRequest(cmd string, words []string) (method, path string, err error) {
+// roomsRequest maps the verb and its operands to the API call: its method,
+// path under the API and JSON body (nil for none).
+func roomsRequest(cmd string, words []string, reason string) (method, path string, body []byte, err error) {
 	if cmd == "rooms" {
 		if len(words) != 0 {
-			return "", "", fmt.Errorf("unexpected argument %q", words[0])
+			return "", "", nil, fmt.Errorf("unexpected argument %q", words[0])
 		}
-		return http.MethodGet, "/rooms", nil
+		return http.MethodGet, "/rooms", nil, nil
 	}
 	if len(words) == 0 {
-		return "", "", errors.New("missing the verb: show, mute, unmute, kick, ban or end")
+		return "", "", nil, errors.New("missing the verb: show, mute, unmute, kick, ban, end or limit")
 	}
 	verb, ops := words[0], words[1:]
 	want := 2
 	switch verb {
 	case "show", "end":
 		want = 1
-	case admin.ActionMute, admin.ActionUnmute, admin.ActionKick, admin.ActionBan:
+	case "limit", admin.ActionMute, admin.ActionUnmute, admin.ActionKick, admin.ActionBan:
 	default:
-		return "", "", fmt.Errorf("unknown verb %q: want show, mute, unmute, kick, ban or end", verb)
+		return "", "", nil, fmt.Errorf("unknown verb %q: want show, mute, unmute, kick, ban, end or limit", verb)
 	}
 	if len(ops) != want {
-		return "", "", fmt.Errorf("%s takes %d operand(s), got %d", verb, want, len(ops))
+		return "", "", nil, fmt.Errorf("%s takes %d operand(s), got %d", verb, want, len(ops))
 	}
 	room := "/rooms/" + url.PathEscape(ops[0])
+	if reason != "" {
+		body, _ = json.Marshal(map[string]string{"reason": reason})
+	}
 	switch verb {
 	case "show":
-		return http.MethodGet, room, nil
+		return http.MethodGet, room, nil, nil
 	case "end":
-		return http.MethodPost, room + "/end", nil
+		return http.MethodPost, room + "/end", body, nil
+	case "limit":
+		n, err := strconv.Atoi(ops[1])
+		if err != nil || n < 0 {
+			return "", "", nil, fmt.Errorf("limit: want a whole number of participants, 0 or more (0: no limit), got %q", ops[1])
+		}
+		body, _ = json.Marshal(admin.Limits{MaxParticipants: n})
+		return http.MethodPut, room + "/limits", body, nil
 	}
-	return http.MethodPost, room + "/participants/" + url.PathEscape(ops[1]) + "/" + verb, nil
+	return http.MethodPost, room + "/participants/" + url.PathEscape(ops[1]) + "/" + verb, body, nil
 }
 
 // printRooms writes the answer for a person: a table of rooms, one room's
@@ -227,8 +240,11 @@ func printRooms(w io.Writer, words []string, data []byte) error {
 			return err
 		}
 		target := res.Room
-		if res.Nick != "" {
+		switch {
+		case res.Nick != "":
 			target = res.Nick + " in " + res.Room
+		case res.Limits != nil:
+			target = fmt.Sprintf("%s to max %d participants", res.Room, res.Limits.MaxParticipants)
 		}
 		fmt.Fprintf(tw, "%s %s: %s\n", res.Kind, target, res.Outcome)
 	}

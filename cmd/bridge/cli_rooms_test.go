@@ -27,26 +27,28 @@ func TestSplitCLIArgs(t *testing.T) {
 
 func TestRoomsRequest(t *testing.T) {
 	for _, tc := range []struct {
-		cmd          string
-		words        []string
-		method, path string
+		cmd                string
+		words              []string
+		reason             string
+		method, path, body string
 	}{
-		{"rooms", nil, http.MethodGet, "/rooms"},
-		{"room", []string{"show", "stand up"}, http.MethodGet, "/rooms/stand%20up"},
-		{"room", []string{"end", "standup"}, http.MethodPost, "/rooms/standup/end"},
-		{"room", []string{"mute", "standup", "bob/2"}, http.MethodPost, "/rooms/standup/participants/bob%2F2/mute"},
+		{"rooms", nil, "", http.MethodGet, "/rooms", ""},
+		{"room", []string{"show", "stand up"}, "", http.MethodGet, "/rooms/stand%20up", ""},
+		{"room", []string{"end", "standup"}, "over", http.MethodPost, "/rooms/standup/end", `{"reason":"over"}`},
+		{"room", []string{"mute", "standup", "bob/2"}, "", http.MethodPost, "/rooms/standup/participants/bob%2F2/mute", ""},
+		{"room", []string{"limit", "standup", "3"}, "", http.MethodPut, "/rooms/standup/limits", `{"max_participants":3}`},
 	} {
-		m, p, err := roomsRequest(tc.cmd, tc.words)
-		if err != nil || m != tc.method || p != tc.path {
-			t.Errorf("%s %q = %s %s %v, want %s %s", tc.cmd, tc.words, m, p, err, tc.method, tc.path)
+		m, p, body, err := roomsRequest(tc.cmd, tc.words, tc.reason)
+		if err != nil || m != tc.method || p != tc.path || string(body) != tc.body {
+			t.Errorf("%s %q = %s %s %s %v, want %s %s %s", tc.cmd, tc.words, m, p, body, err, tc.method, tc.path, tc.body)
 		}
 	}
-	for _, bad := range [][]string{nil, {"explode", "r"}, {"kick", "r"}, {"show"}} {
-		if _, _, err := roomsRequest("room", bad); err == nil {
+	for _, bad := range [][]string{nil, {"explode", "r"}, {"kick", "r"}, {"show"}, {"limit", "r", "-1"}, {"limit", "r", "x"}} {
+		if _, _, _, err := roomsRequest("room", bad, ""); err == nil {
 			t.Errorf("room %q accepted", bad)
 		}
 	}
-	if _, _, err := roomsRequest("rooms", []string{"x"}); err == nil {
+	if _, _, _, err := roomsRequest("rooms", []string{"x"}, ""); err == nil {
 		t.Error("rooms x accepted")
 	}
 }

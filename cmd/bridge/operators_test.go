@@ -253,8 +253,8 @@ func TestOperatorsDashboard(t *testing.T) {
 	}
 }
 
-// Acceptance 4: a room of at most two participants refuses the third
-// caller with 486 and a reason; its chat occupant counts.
+// Acceptance 4: a room limited to two participants (from the CLI) refuses
+// the third caller with 486 and a reason; its chat occupant counts.
 func TestRoomLimit(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -262,10 +262,16 @@ func TestRoomLimit(t *testing.T) {
 	room := n.roomJID("small")
 	alice := muctest.NewClient(t, n.prosody, "alice", "desk")
 	joinRoom(t, alice, room, "Alice")
-	form := `<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field>` +
-		`<field var='muc#roomconfig_maxusers'><value>2</value></field></x>`
-	if r := alice.IQ("c1", synctest.OwnerIQ("c1", room, form)); r.Attr("type") != "result" {
-		t.Fatalf("setting maxusers 2: %s", r.Raw)
+	// The limit set from the CLI is the chat room's own setting.
+	cmd := exec.CommandContext(ctx, n.bin, "room", "limit", "small", "2",
+		"--http-listen", n.http, "--admin-token-file", n.tokenFile, "--data-dir", t.TempDir())
+	cmd.Env = cleanEnv()
+	if out, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "limits small to max 2 participants: done" {
+		t.Fatalf("bridge room limit small 2 = %v %q", err, out)
+	}
+	form := roomConfig(t, alice, room, "c1")
+	if v, _ := form.FieldValue("muc#roomconfig_maxusers"); v != "2" {
+		t.Fatalf("muc#roomconfig_maxusers = %q after the limit, want 2", v)
 	}
 	first := focustest.NewRawPhone(t, n.addrPort())
 	if res := first.Call("small").Invite("", focustest.Offer(int(first.Addr().Port())+2, "0")); res.StatusCode != 200 {

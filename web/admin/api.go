@@ -68,6 +68,7 @@ func New(cfg Config) (*API, error) {
 	a.mux.Handle("GET "+Prefix+"rooms", a.auth(a.listRooms))
 	a.mux.Handle("GET "+Prefix+"rooms/{room}", a.auth(a.showRoom))
 	a.mux.Handle("POST "+Prefix+"rooms/{room}/end", a.auth(a.endRoom))
+	a.mux.Handle("PUT "+Prefix+"rooms/{room}/limits", a.auth(a.setLimits))
 	a.mux.Handle("POST "+Prefix+"rooms/{room}/participants/{nick}/{action}", a.auth(a.actOnParticipant))
 	a.mux.Handle("GET "+Prefix+"events", a.auth(a.events))
 	if cfg.Node != nil {
@@ -161,6 +162,22 @@ func (a *API) endRoom(w http.ResponseWriter, r *http.Request, actor string) {
 	a.act(w, r, Action{Kind: ActionEnd, Room: r.PathValue("room"), Actor: actor})
 }
 
+func (a *API) setLimits(w http.ResponseWriter, r *http.Request, actor string) {
+	l, field, err := readLimitsBody(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), field)
+		return
+	}
+	room := r.PathValue("room")
+	if err := a.cfg.Moderator.SetLimits(r.Context(), room, l, actor); err != nil {
+		a.fail(w, err)
+		return
+	}
+	act := Action{Kind: ActionLimits, Room: room, Actor: actor, Limits: &l}
+	a.publish(act)
+	writeJSON(w, http.StatusOK, ActionResult{Action: act, Outcome: "done"})
+}
+
 func (a *API) actOnParticipant(w http.ResponseWriter, r *http.Request, actor string) {
 	kind := r.PathValue("action")
 	switch kind {
@@ -194,32 +211,54 @@ const maxBody = 4 << 10
 // it names the offending field ("" for the body as a whole).
 func readActionBody(r *http.Request) (actionBody, string, error) {
 	var b actionBody
+	field, err := readFields(r, `{"reason": "..."}`, map[string]any{"reason": &b.Reason})
+	return b, field, err
+}
+
+// readLimitsBody reads {"max_participants": N}, N a whole number ≥ 0.
+func readLimitsBody(r *http.Request) (Limits, string, error) {
+	var n *int
+	field, err := readFields(r, `{"max_participants": 2}`, map[string]any{"max_participants": &n})
+	switch {
+	case err != nil:
+		return Limits{}, field, err
+	case n == nil:
+		return Limits{}, "max_participants", errors.New(`field "max_participants" is required: a whole number, 0 for no limit`)
+	case *n < 0:
+		return Limits{}, "max_participants", fmt.Errorf(`field "max_participants": want 0 (no limit) or more, got %d`, *n)
+	}
+	return Limits{MaxParticipants: *n}, "", nil
+}
+
+// readFields reads a JSON object body whose fields are among want (name →
+// where to decode it; absent fields are left alone); an empty body is an
+// empty object. On a malformed body it names the offending field ("" for
+// the body as a whole); shape is the body's example for the message.
+func readFields(r *http.Request, shape string, want map[string]any) (string, error) {
 	data, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
-		return b, "", fmt.Errorf("reading the request body: %w", err)
+		return "", fmt.Errorf("reading the request body: %w", err)
 	}
 	if len(data) > maxBody {
-		return b, "", fmt.Errorf("request body larger than %d bytes", maxBody)
+		return "", fmt.Errorf("request body larger than %d bytes", maxBody)
 	}
 	if len(strings.TrimSpace(string(data))) == 0 {
-		return b, "", nil
+		return "", nil
 	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(data, &fields); err != nil {
-		return b, "", fmt.Errorf("malformed JSON body: %v; want {\"reason\": \"...\"}", err)
+		return "", fmt.Errorf("malformed JSON body: %v; want %s", err, shape)
 	}
-	names := slices.Sorted(maps.Keys(fields))
-	for _, f := range names {
-		if f != "reason" {
-			return b, f, fmt.Errorf("unknown field %q; the body is {\"reason\": \"...\"}", f)
+	for _, f := range slices.Sorted(maps.Keys(fields)) {
+		dst, ok := want[f]
+		if !ok {
+			return f, fmt.Errorf("unknown field %q; the body is %s", f, shape)
+		}
+		if err := json.Unmarshal(fields[f], dst); err != nil {
+			return f, fmt.Errorf("field %q: want it as in %s, got %s", f, shape, fields[f])
 		}
 	}
-	if v, ok := fields["reason"]; ok {
-		if err := json.Unmarshal(v, &b.Reason); err != nil {
-			return b, "reason", fmt.Errorf("field \"reason\": want a string, got %s", v)
-		}
-	}
-	return b, "", nil
+	return "", nil
 }
 
 // fail maps an error of the interfaces to a status.

@@ -68,6 +68,19 @@ func (f *fakeBridge) Act(_ context.Context, a Action) error {
 	return fmt.Errorf("room %q: %w", a.Room, ErrNotFound)
 }
 
+func (f *fakeBridge) SetLimits(_ context.Context, room string, l Limits, actor string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, r := range f.rooms {
+		if r.Name == room {
+			f.rooms[i].Limits = l
+			f.acts = append(f.acts, Action{Kind: ActionLimits, Room: room, Actor: actor, Limits: &l})
+			return nil
+		}
+	}
+	return fmt.Errorf("room %q: %w", room, ErrNotFound)
+}
+
 func newTestAPI(t *testing.T, token string) (*fakeBridge, string) {
 	t.Helper()
 	f := &fakeBridge{rooms: []Room{{Name: "standup", Participants: []Participant{
@@ -165,6 +178,13 @@ func TestBadInput(t *testing.T) {
 		{"POST", "rooms/standup/participants/phone%201001/ban", "", 409, ""},
 		{"POST", "rooms/standup/participants/phone%201001/mute", `{"reason": "noise"}`, 200, ""},
 		{"GET", "nothing/here", "", 404, ""},
+		{"PUT", "rooms/standup/limits", "", 400, "max_participants"},
+		{"PUT", "rooms/standup/limits", `{"max_participants": -1}`, 400, "max_participants"},
+		{"PUT", "rooms/standup/limits", `{"max_participants": "2"}`, 400, "max_participants"},
+		{"PUT", "rooms/standup/limits", `{"max_participants": 2.5}`, 400, "max_participants"},
+		{"PUT", "rooms/standup/limits", `{"max": 2}`, 400, "max"},
+		{"PUT", "rooms/nosuch/limits", `{"max_participants": 2}`, 404, ""},
+		{"PUT", "rooms/standup/limits", `{"max_participants": 2}`, 200, ""},
 	} {
 		code, e := call(t, tc.method, base+Prefix+tc.path, "", tc.body)
 		if code != tc.want || e.Field != tc.field {
@@ -247,7 +267,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	re := regexp.MustCompile(`"(GET|POST) "\+Prefix\+"([^"]+)"`)
+	re := regexp.MustCompile(`"(GET|POST|PUT) "\+Prefix\+"([^"]+)"`)
 	routes := map[string]bool{}
 	for _, m := range re.FindAllStringSubmatch(src, -1) {
 		routes[strings.ToLower(m[1])+" /"+m[2]] = true

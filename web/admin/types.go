@@ -27,6 +27,8 @@ type Rooms interface {
 // of an anonymous phone) one wrapping ErrConflict.
 type Moderator interface {
 	Act(ctx context.Context, a Action) error
+	// SetLimits sets a room's limits (its muc#roomconfig_maxusers).
+	SetLimits(ctx context.Context, room string, l Limits, actor string) error
 }
 
 // Errors the interfaces return, for errors.Is; the API maps them to 404
@@ -43,6 +45,7 @@ const (
 	ActionKick   = "kick"
 	ActionBan    = "ban"
 	ActionEnd    = "end"
+	ActionLimits = "limits" // only in ActionResult: PUT …/limits
 )
 
 // Action is one operator action on a room (End) or on one participant,
@@ -55,6 +58,8 @@ type Action struct {
 	// Actor says who asked: "token" with a bearer token, "loopback"
 	// without; with the client's address.
 	Actor string `json:"actor"`
+	// Limits are the new limits of a limits action.
+	Limits *Limits `json:"limits,omitempty"`
 }
 
 // Room is one conference with both faces.

@@ -54,6 +54,14 @@ func (b *bridge) Act(_ context.Context, a admin.Action) error {
 	return nil
 }
 
+func (b *bridge) SetLimits(_ context.Context, room string, l admin.Limits, actor string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.acts = append(b.acts, admin.Action{Kind: admin.ActionLimits, Room: room, Actor: actor, Limits: &l})
+	b.rooms[0].Limits = l
+	return nil
+}
+
 func (b *bridge) setTalking(on bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -126,6 +134,25 @@ func TestDashboard(t *testing.T) {
 	if len(acts) != 1 || acts[0].Kind != admin.ActionKick || acts[0].Nick != "bob <b>" || acts[0].Room != "standup" {
 		t.Errorf("actions = %+v, want one kick of bob <b> in standup", acts)
 	}
+	// A room's limit, typed in while the rooms are redrawn (talking).
+	b.setTalking(true)
+	if err := chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.CSS(`input[data-limit="standup"]`), ""),
+		chromedp.SendKeys(chromedp.CSS(`input[data-limit="standup"]`), "3"),
+	); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.WaitTrue(t, ctx, "the redraw for talking", row("bob <b>")+`.dataset.talking === "true"`)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`section[data-room="standup"] button[data-action="limit"]`))); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.WaitTrue(t, ctx, "the limit's outcome", `document.getElementById("status").textContent === "limit standup to 3: done"`)
+	acts = b.actions()
+	if last := acts[len(acts)-1]; last.Kind != admin.ActionLimits || last.Limits == nil || last.Limits.MaxParticipants != 3 {
+		t.Errorf("last action = %+v, want limits of standup to 3", last)
+	}
+	browsertest.WaitTrue(t, ctx, "the new limit shown", `document.querySelector('section[data-room="standup"] .meta').textContent.includes("max 3")`)
+
 	// An anonymous phone has nobody to ban.
 	if dis, err := chromedp.Run(ctx, chromedp.Evaluate[bool](row("bob <b>")+`.querySelector('button[data-action="ban"]').disabled`)); err != nil || !dis {
 		t.Errorf("the ban button of an anonymous phone is enabled (%v)", err)

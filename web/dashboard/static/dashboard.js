@@ -78,6 +78,23 @@ async function act(room, nick, action) {
   }
 }
 
+async function setLimit(room, input) {
+  const n = Number(input.value);
+  say(`limit ${room}…`);
+  try {
+    const resp = await fetch(api + `rooms/${encodeURIComponent(room)}/limits`, {
+      method: "PUT", headers: headers({ "Content-Type": "application/json" }),
+      body: JSON.stringify({ max_participants: n }),
+    });
+    const body = await resp.json().catch(() => ({}));
+    if (resp.status === 401) return askToken();
+    if (!resp.ok) return say(`limit ${room}: ${resp.status} ${body.error || ""}`, true);
+    say(`limit ${room} to ${n}: ${body.outcome}`);
+  } catch (e) {
+    say(`limit ${room}: ${e.message}`, true);
+  }
+}
+
 function participantRow(room, p) {
   const talking = p.talking;
   const status = [p.muted ? "muted" : "", p.held ? "on hold" : "", talking ? "talking" : ""].filter(Boolean).join(", ");
@@ -112,16 +129,34 @@ function roomSection(room) {
   }
   return el("section", { class: "room", "data-room": room.name, "data-node": room.node || "", "data-security": room.security || "" },
     el("h2", {}, room.name, el("span", { class: "meta sec-" + (room.security || "none") }, meta),
-      el("button", { "data-action": "end", onclick: () => act(room.name, null, "end") }, "End room")),
+      el("button", { "data-action": "end", onclick: () => act(room.name, null, "end") }, "End room"),
+      limitControl(room)),
     room.subject ? el("p", {}, room.subject) : "",
     el("table", {},
       el("thead", {}, el("tr", {}, ...["Nick", "Faces", "Role", "Status", "Security", "JID", ""].map((h) => el("th", {}, h)))),
       el("tbody", {}, ...rows)));
 }
 
+function limitControl(room) {
+  const input = el("input", { type: "number", min: 0, value: room.limits.max_participants, "data-limit": room.name,
+    title: "most participants, chat and phones together (0: no limit)" });
+  return el("span", { class: "limit" }, "max ", input,
+    el("button", { "data-action": "limit", onclick: () => setLimit(room.name, input) }, "Set"));
+}
+
+// render redraws the rooms; a limit being typed in keeps its value and focus.
 function render(rooms) {
+  const editing = document.activeElement?.dataset?.limit;
+  const typed = editing !== undefined ? document.activeElement.value : null;
   roomsEl.dataset.count = rooms.length;
   roomsEl.replaceChildren(...(rooms.length ? rooms.map(roomSection) : [el("p", { class: "empty" }, "No rooms yet.")]));
+  if (editing !== undefined) {
+    const input = [...roomsEl.querySelectorAll("input[data-limit]")].find((i) => i.dataset.limit === editing);
+    if (input) {
+      input.value = typed;
+      input.focus();
+    }
+  }
 }
 
 function setLive(on, text) {
