@@ -18,6 +18,10 @@ type Node struct {
 	// SIPSURI is its SIP over TLS listener, e.g. "sips:10.0.0.7:5061",
 	// where callers who came over TLS are sent; empty without TLS.
 	SIPSURI string `json:"sips_uri,omitempty"`
+	// WebURL is its public web server (browser join), e.g.
+	// "https://meet-2.example.com", where a browser joining a room this
+	// node owns is sent (307); empty without browser join.
+	WebURL string `json:"web_url,omitempty"`
 	// Rooms is how many rooms the node owns; Calls how many call legs it
 	// carries. Load is the figure placement compares: what it measures is
 	// the caller's choice (calls, or CPU percent), the same on every node.

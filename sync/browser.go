@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"time"
 
 	"cusax.dev/bridge/focus"
 )
@@ -20,8 +21,21 @@ var (
 // the same binding and room rules as a phone, with the room password
 // checked at once instead of as a PIN. A refusal for the password comes as
 // an error, with the leg forgotten.
+//
+// Among many nodes a browser joining a room owned elsewhere gets Moved with
+// the owner's public web URL as Contact (the join server redirects there).
 func (s *Sync) AdmitBrowser(ctx context.Context, call focus.CallFacts, password string) (focus.Admission, error) {
+	if s.nodes != nil {
+		if adm, here := s.routeBrowser(ctx, call.Room); !here {
+			return adm, nil
+		}
+	}
 	adm := s.Admit(ctx, call)
+	if adm.Verdict == focus.Moved || adm.Verdict == focus.Proxy {
+		// The room moved between the two looks: its SIP address is no use
+		// to a browser, which tries again.
+		return focus.Admission{Verdict: focus.NodeFull, RetryAfter: time.Second, Reason: "Service Unavailable (room owner changing)"}, nil
+	}
 	if adm.Verdict != focus.Accept {
 		return adm, nil
 	}
@@ -147,4 +161,33 @@ func (s *Sync) occupantEntity(room, nick string) string {
 		return "xmpp:" + room + "@" + s.cfg.ChatDomain + "/" + nick
 	}
 	return "xmpp:" + room + "/" + nick
+}
+
+// BrowserHome is the public web URL of the node a browser joining room
+// should talk to: "" when it is this one (or running alone), or when no
+// node can take the room right now (the join then says so).
+func (s *Sync) BrowserHome(ctx context.Context, room string) string {
+	if s.nodes == nil {
+		return ""
+	}
+	r := s.cfg.Cluster.Ownership.Route(ctx, room)
+	if r.Here || r.RetryAfter > 0 {
+		return ""
+	}
+	return r.Owner.WebURL
+}
+
+// routeBrowser is RouteCall for a browser: the owner's web URL instead of
+// its SIP URI.
+func (s *Sync) routeBrowser(ctx context.Context, room string) (focus.Admission, bool) {
+	r := s.cfg.Cluster.Ownership.Route(ctx, room)
+	switch {
+	case r.Here:
+		return focus.Admission{}, true
+	case r.RetryAfter > 0:
+		return focus.Admission{Verdict: focus.NodeFull, RetryAfter: r.RetryAfter, Reason: "Service Unavailable (" + r.Why + ")"}, false
+	case r.Owner.WebURL == "":
+		return focus.Admission{Verdict: focus.NodeFull, Reason: "Service Unavailable (the room's node has no browser join)"}, false
+	}
+	return focus.Admission{Verdict: focus.Moved, Contact: r.Owner.WebURL}, false
 }

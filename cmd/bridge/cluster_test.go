@@ -41,6 +41,8 @@ type testCluster struct {
 	redis   *testpeer.RedisServer
 	// extra are arguments every node gets (e.g. --directory).
 	extra []string
+	// web gives every node browser join on a port of its own (clusterNode.web).
+	web bool
 	// rtpBase is the first RTP port; node i gets 100 ports from
 	// rtpBase+100*i, so the nodes' ranges never overlap.
 	rtpBase int
@@ -51,9 +53,10 @@ type testCluster struct {
 type clusterNode struct {
 	id   string
 	proc *bridgeProcess
-	// http is the ops address, sip the SIP listen (and advertised) address.
-	http, sip string
-	dead      bool
+	// http is the ops address, sip the SIP listen (and advertised) address,
+	// web the browser join listener (with testCluster.web).
+	http, sip, web string
+	dead           bool
 }
 
 // newCluster starts Redis (with redisArgs) and Prosody; nodes come with
@@ -98,6 +101,10 @@ func (c *testCluster) start(ctx context.Context, id string) *clusterNode {
 			"--node-id", id,
 			"--log-level", "debug",
 		}, c.extra...)
+		if c.web {
+			n.web = fmt.Sprintf("127.0.0.1:%d", testpeer.FreeTCPPort(c.t))
+			args = append(args, "--web-listen", n.web)
+		}
 		n.proc = startBridge(c.t, c.bin, cleanEnv("BRIDGE_XMPP_SECRET="+c.prosody.ComponentSecret), args...)
 		wctx, cancel := context.WithCancel(ctx)
 		exited := make(chan struct{})

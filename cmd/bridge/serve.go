@@ -84,6 +84,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 			NodeID:   cfg.NodeID,
 			SIPURI:   "sip:" + cfg.SIPAdvertise,
 			SIPSURI:  prefixed("sips:", cfg.SIPTLSAdvertise),
+			WebURL:   cfg.Web.URL(),
 			LeaseTTL: cfg.RoomLeaseTTL,
 			Calls:    func() int { return calls("") },
 			InUse:    func(room string) bool { return calls(room) > 0 },

@@ -25,6 +25,20 @@ type WebConfig struct {
 // Enabled reports whether browser join runs.
 func (w WebConfig) Enabled() bool { return w.Listen != "" }
 
+// URL is where browsers reach this node's web server: --web-public-url, or
+// made from --web-listen. Other nodes send browsers there; "" when off.
+func (w WebConfig) URL() string {
+	switch {
+	case !w.Enabled():
+		return ""
+	case w.PublicURL != "":
+		return w.PublicURL
+	case w.Cert != "":
+		return "https://" + w.Listen
+	}
+	return "http://" + w.Listen
+}
+
 func parseOptionalHostPort(v string) (string, error) {
 	if v == "" {
 		return "", nil

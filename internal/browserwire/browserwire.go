@@ -54,8 +54,8 @@ func (g joinGate) Admit(ctx context.Context, j join.Join) join.Decision {
 		return join.Decision{Verdict: join.NoRoom, Reason: reason}
 	case focus.RoomFull, focus.NodeFull:
 		return join.Decision{Verdict: join.Full, Reason: reason}
-	case focus.Moved, focus.Proxy:
-		return join.Decision{Verdict: join.Unavailable, Reason: "the room's audio is on another node; join through its web address"}
+	case focus.Moved:
+		return join.Decision{Verdict: join.Moved, Location: adm.Contact}
 	}
 	return join.Decision{Verdict: join.Unavailable, Reason: reason}
 }
@@ -78,6 +78,13 @@ func (g joinGate) LegEvent(ev join.Event) {
 		return
 	}
 	s.OnFocusEvent(fe)
+}
+
+func (g joinGate) Home(ctx context.Context, room string) string {
+	if s := g.sync.Load(); s != nil {
+		return s.BrowserHome(ctx, room)
+	}
+	return ""
 }
 
 func (g joinGate) Roster(room string) []join.Participant {

@@ -37,7 +37,7 @@ func testNodesHeartbeatList(t *testing.T, s store.Nodes) {
 		t.Fatalf("ListNodes on an empty registry = %v, %v", nodes, err)
 	}
 	for _, n := range []store.Node{
-		{ID: "n3", SIPURI: "sip:127.0.0.1:5062", SIPSURI: "sips:127.0.0.1:5063", Load: 7, Rooms: 2, Calls: 7},
+		{ID: "n3", SIPURI: "sip:127.0.0.1:5062", SIPSURI: "sips:127.0.0.1:5063", WebURL: "https://127.0.0.1:8443", Load: 7, Rooms: 2, Calls: 7},
 		{ID: "n1", SIPURI: "sip:127.0.0.1:5060", Load: 3},
 		{ID: "n2", SIPURI: "sip:127.0.0.1:5061", Load: 1, Draining: true},
 	} {
@@ -56,7 +56,7 @@ func testNodesHeartbeatList(t *testing.T, s store.Nodes) {
 	if got := ids(nodes); len(got) != 3 || got[0] != "n1" || got[1] != "n2" || got[2] != "n3" {
 		t.Fatalf("ListNodes IDs = %v, want [n1 n2 n3]", got)
 	}
-	if nodes[0].Load != 9 || nodes[2].SIPURI != "sip:127.0.0.1:5062" || nodes[2].SIPSURI != "sips:127.0.0.1:5063" || nodes[2].Calls != 7 || !nodes[1].Draining || nodes[0].Updated.IsZero() {
+	if nodes[0].Load != 9 || nodes[2].SIPURI != "sip:127.0.0.1:5062" || nodes[2].SIPSURI != "sips:127.0.0.1:5063" || nodes[2].WebURL != "https://127.0.0.1:8443" || nodes[2].Calls != 7 || !nodes[1].Draining || nodes[0].Updated.IsZero() {
 		t.Errorf("ListNodes = %+v, want the last heartbeat of each, with Updated set", nodes)
 	}
 	best, ok := store.LeastLoaded(nodes)

@@ -36,6 +36,9 @@ type Config struct {
 	// SIPSURI is where callers who came over TLS reach this node, for
 	// example "sips:10.0.0.7:5061"; empty when it has no TLS listener.
 	SIPSURI string
+	// WebURL is this node's public web server for browser join, where
+	// browsers joining a room it owns are sent; empty without.
+	WebURL string
 	// LeaseTTL is how long a room stays owned by a node that stopped
 	// renewing (crashed): the time before its rooms can be placed again.
 	// Zero means 5 s. Leases are renewed, and the registry refreshed, every
@@ -429,7 +432,7 @@ func (c *Cluster) self() store.Node {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return store.Node{
-		ID: c.cfg.NodeID, SIPURI: c.cfg.SIPURI, SIPSURI: c.cfg.SIPSURI,
+		ID: c.cfg.NodeID, SIPURI: c.cfg.SIPURI, SIPSURI: c.cfg.SIPSURI, WebURL: c.cfg.WebURL,
 		Rooms: len(c.owned), Calls: calls, Load: calls,
 		Draining: c.draining, Updated: time.Now(),
 	}

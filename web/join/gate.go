@@ -15,6 +15,9 @@ type Gate interface {
 	LegEvent(ev Event)
 	// Roster lists who is in the room on both faces, for the page.
 	Roster(room string) []Participant
+	// Home is the public URL of the node that serves room when it is not
+	// this one (many nodes: the room's owner), else "".
+	Home(ctx context.Context, room string) string
 }
 
 // Join is what a browser asks for.
@@ -55,7 +58,7 @@ type Decision struct {
 	// Muted admits the leg without voice (a visitor in a moderated room).
 	Muted bool
 	// Location is where a Moved verdict sends the browser: the owner node's
-	// public URL for the same request.
+	// public URL; the request's own path and query follow it.
 	Location string
 }
 

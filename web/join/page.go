@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"strings"
 )
 
 //go:embed page
@@ -37,6 +38,12 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 	room := r.PathValue("room")
 	if !validRoom(room) {
 		httpError(w, http.StatusNotFound, "no such room: %q is not a room name", room)
+		return
+	}
+	if home := s.cfg.Gate.Home(r.Context(), room); home != "" && strings.TrimRight(home, "/") != s.cfg.PublicURL {
+		// Among many nodes the page is served by the room's owner, so the
+		// whole call is same-origin there; the link's #token follows.
+		http.Redirect(w, r, strings.TrimRight(home, "/")+r.URL.RequestURI(), http.StatusTemporaryRedirect)
 		return
 	}
 	cfg := pageConfig{Room: room, WHIP: "/whip/" + room, ICEServers: []pageICEServer{}}

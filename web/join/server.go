@@ -200,8 +200,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /whip/{room}/{leg}/mute", s.mute)
 	mux.HandleFunc("GET /whip/{room}/{leg}/events", s.events)
 	mux.HandleFunc("POST /whip/{room}/{leg}", s.secondOffer)
-	mux.HandleFunc("OPTIONS /whip/{room}", s.options)
-	return mux
+	return cors(mux)
 }
 
 func (s *Server) closeAll(reason string) {

@@ -21,6 +21,7 @@ import (
 type fakeGate struct {
 	mu       sync.Mutex
 	decision Decision
+	home     string
 	joins    []Join
 	events   []Event
 }
@@ -39,6 +40,12 @@ func (g *fakeGate) LegEvent(ev Event) {
 }
 
 func (g *fakeGate) Roster(string) []Participant { return nil }
+
+func (g *fakeGate) Home(context.Context, string) string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.home
+}
 
 func newTestServer(t testing.TB, d Decision) (*Server, *fakeGate, *mixer.Mixer) {
 	t.Helper()
@@ -218,4 +225,31 @@ func realOffer(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return offer.SDP
+}
+
+// TestRedirectsToTheOwner: among many nodes, the page and the offer of a
+// room owned elsewhere are sent there with 307 (method, offer, query and
+// the link's fragment kept by the browser), and the owner answers CORS so
+// a page from another node may post to it.
+func TestRedirectsToTheOwner(t *testing.T) {
+	s, g, _ := newTestServer(t, Decision{Verdict: Moved, Location: "https://node-2.example.test"})
+	g.home = "https://node-2.example.test/"
+	h := s.routes()
+	res := do(t, h, "GET", "/join/standup", "", "")
+	if res.StatusCode != 307 || res.Header.Get("Location") != "https://node-2.example.test/join/standup" {
+		t.Errorf("page of a room owned elsewhere: %d to %q, want 307 to the owner's page", res.StatusCode, res.Header.Get("Location"))
+	}
+	res = do(t, h, "POST", "/whip/standup?nick=ann", "application/sdp", chromeOffer)
+	if res.StatusCode != 307 || res.Header.Get("Location") != "https://node-2.example.test/whip/standup?nick=ann" {
+		t.Errorf("offer for a room owned elsewhere: %d to %q, want 307 to the owner's /whip", res.StatusCode, res.Header.Get("Location"))
+	}
+	res = do(t, h, "OPTIONS", "/whip/standup", "", "")
+	if res.StatusCode != 204 || res.Header.Get("Access-Control-Allow-Origin") != "*" ||
+		!strings.Contains(res.Header.Get("Access-Control-Allow-Headers"), "Authorization") {
+		t.Errorf("CORS preflight: %d %v", res.StatusCode, res.Header)
+	}
+	g.home = ""
+	if res := do(t, h, "GET", "/join/standup", "", ""); res.StatusCode != 200 {
+		t.Errorf("page of a room owned here: %d, want 200", res.StatusCode)
+	}
 }

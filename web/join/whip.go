@@ -99,7 +99,8 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, d Decision) {
 			httpError(w, http.StatusServiceUnavailable, "the room is on another node that has no public URL")
 			return
 		}
-		http.Redirect(w, r, d.Location, http.StatusTemporaryRedirect)
+		// 307 keeps the method and the offer (RFC 9725 section 4.6).
+		http.Redirect(w, r, strings.TrimRight(d.Location, "/")+r.URL.RequestURI(), http.StatusTemporaryRedirect)
 		return
 	case Full, Unavailable:
 		w.Header().Set("Retry-After", "30")
@@ -236,11 +237,27 @@ func (s *Server) secondOffer(w http.ResponseWriter, r *http.Request) {
 	httpError(w, http.StatusMethodNotAllowed, "this leg already has its session; DELETE it and POST a new offer to /whip/%s", r.PathValue("room"))
 }
 
-// options answers a CORS preflight or a WHIP client asking what is allowed.
-func (s *Server) options(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Allow", "POST, OPTIONS")
-	w.Header().Set("Accept-Post", "application/sdp")
-	w.WriteHeader(http.StatusNoContent)
+// cors lets a page served by one node talk to the node that owns the room
+// (a 307 from POST /whip sends it there): the signalling carries no
+// cookies, and the join token is in a header the page sets itself.
+func cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/whip/") {
+			h := w.Header()
+			h.Set("Access-Control-Allow-Origin", "*")
+			h.Set("Access-Control-Expose-Headers", "Location, Link, ETag")
+			if r.Method == http.MethodOptions {
+				h.Set("Access-Control-Allow-Methods", "POST, DELETE, GET, OPTIONS")
+				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, "+passwordHeader)
+				h.Set("Access-Control-Max-Age", "600")
+				h.Set("Allow", "POST, DELETE, GET, OPTIONS")
+				h.Set("Accept-Post", "application/sdp")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // muteRequest is the body of POST <resource>/mute.
