@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Prompter is what a media leg that can play voice prompts and tones
@@ -28,6 +29,10 @@ const (
 	PromptSelfMuted   = "self-muted"
 	PromptSelfUnmuted = "self-unmuted"
 )
+
+// playoutGrace is how long after sending a prompt's last frame PlayPrompt
+// still waits: phones' jitter buffers hold 40-200 ms, more on a bad link.
+const playoutGrace = 500 * time.Millisecond
 
 // ErrNoPrompts is returned when the call's media engine cannot play
 // prompts (a fake in tests) or the call has no media yet.
@@ -69,11 +74,23 @@ func (f *Focus) PlayPrompt(ctx context.Context, callID, name string, wait bool) 
 	if !wait {
 		return nil
 	}
+	if err := awaitPrompt(ctx, l, done, name); err != nil {
+		return err
+	}
+	// done means the last frame was sent; the phone plays it a jitter
+	// buffer later, and a BYE sooner would cut the prompt's end off.
+	grace := time.NewTimer(playoutGrace)
+	defer grace.Stop()
+	return awaitPrompt(ctx, l, grace.C, name)
+}
+
+// awaitPrompt waits for ch unless the call or ctx ends first.
+func awaitPrompt[T any](ctx context.Context, l *leg, ch <-chan T, name string) error {
 	select {
-	case <-done:
+	case <-ch:
 		return nil
 	case <-l.done:
-		return fmt.Errorf("focus: call %q ended during prompt %q", callID, name)
+		return fmt.Errorf("focus: call %q ended during prompt %q", l.callID, name)
 	case <-ctx.Done():
 		return ctx.Err()
 	}
