@@ -46,6 +46,16 @@ bench:
 prompts:
 	scripts/make-prompts.sh prompts
 
+## fuzz: run every Fuzz target of the repo for FUZZTIME each (default 30s); failures land in testdata/fuzz
+FUZZTIME ?= 30s
+fuzz:
+	@set -e; for f in $$(git ls-files --cached --others --exclude-standard '*_test.go'); do \
+		for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+			echo "== $$t in ./$$(dirname $$f) for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) ./$$(dirname $$f); \
+		done; \
+	done
+
 ## image: build the container image (Dockerfile) as cusax-bridge:$(VERSION)
 image:
 	docker build --build-arg VERSION=$(VERSION) -t cusax-bridge:$(VERSION) .

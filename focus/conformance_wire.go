@@ -27,15 +27,116 @@ import (
 // to sipgo (nil: none) and a stateless answer to send back (nil: none).
 // perr is the parse error of a message sipgo must not see.
 func (f *Focus) inspect(data []byte) (pass, answer []byte, perr error) {
+	data = normalizeHead(data)
 	msg, err := sip.ParseMessage(data)
 	if err != nil {
 		f.metrics.malformed.Inc()
 		return nil, statelessAnswer(data, err), err
 	}
 	if req, ok := msg.(*sip.Request); ok && f.rfc2543.adopt(req) {
-		return []byte(req.String()), nil, nil
+		// sipgo reads it once more from what it writes: a request it reads
+		// but cannot write back readably is refused like an unreadable one.
+		out := []byte(req.String())
+		if _, err := sip.ParseMessage(out); err != nil {
+			f.metrics.malformed.Inc()
+			return nil, statelessAnswer(data, err), err
+		}
+		return out, nil, nil
 	}
 	return data, nil, nil
+}
+
+// structured are the header fields (long and compact names) whose grammar
+// allows white space around ";", "=", "/" and "," (RFC 3261 section 25.1:
+// SEMI, EQUAL, SLASH, COMMA are SWS-padded), which sipgo does not expect:
+// it reads "tag = 1" as a parameter named "tag " and "SIP / 2.0" as no
+// protocol (RFC 4475 3.1.1.1).
+var structured = map[string]bool{
+	"via": true, "v": true, "to": true, "t": true, "from": true, "f": true, "contact": true, "m": true,
+	"route": true, "record-route": true, "cseq": true, "max-forwards": true, "content-length": true, "l": true,
+	"content-type": true, "c": true, "require": true, "supported": true, "k": true, "accept": true,
+	"allow": true, "event": true, "o": true, "session-expires": true, "x": true, "refer-to": true, "r": true,
+	"referred-by": true, "b": true, "p-asserted-identity": true, "min-se": true, "expires": true,
+}
+
+// normalizeHead rewrites the header section of a message so that the
+// structured header fields carry no folding and no white space around
+// their separators, outside quoted strings; what LWS the grammar allows
+// means nothing there. It returns data itself when nothing changes.
+func normalizeHead(data []byte) []byte {
+	end := bytes.Index(data, []byte("\r\n\r\n"))
+	if end < 0 {
+		return data
+	}
+	lines := strings.Split(string(data[:end]), "\r\n")
+	// Join folded lines to the header they continue.
+	joined := lines[:1:1]
+	for _, l := range lines[1:] {
+		if l != "" && (l[0] == ' ' || l[0] == '\t') && len(joined) > 1 {
+			joined[len(joined)-1] += " " + strings.TrimLeft(l, " \t")
+			continue
+		}
+		joined = append(joined, l)
+	}
+	changed := len(joined) != len(lines)
+	for i, l := range joined[1:] {
+		name, value, ok := strings.Cut(l, ":")
+		if !ok || !structured[strings.ToLower(strings.TrimSpace(name))] {
+			continue
+		}
+		if v := tightenSeparators(value); v != strings.Trim(value, " \t") || strings.TrimSpace(name) != name {
+			joined[i+1] = strings.TrimSpace(name) + ": " + v
+			changed = true
+		}
+	}
+	if !changed {
+		return data
+	}
+	out := make([]byte, 0, len(data))
+	out = append(out, strings.Join(joined, "\r\n")...)
+	return append(out, data[end:]...)
+}
+
+// tightenSeparators trims the value and drops the white space next to ; =
+// / , and runs of it elsewhere shrink to one space; quoted strings and
+// <URI>s are kept as they are.
+func tightenSeparators(v string) string {
+	v = strings.Trim(v, " \t")
+	b := make([]byte, 0, len(v))
+	space, quoted, escaped, angle := false, false, false, false
+	isSep := func(c byte) bool { return c == ';' || c == '=' || c == '/' || c == ',' }
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case quoted:
+			b = append(b, c)
+			if escaped {
+				escaped = false
+			} else if c == '\\' {
+				escaped = true
+			} else if c == '"' {
+				quoted = false
+			}
+			continue
+		case angle:
+			b = append(b, c)
+			angle = c != '>'
+			continue
+		case c == ' ' || c == '\t':
+			space = true
+			continue
+		}
+		if space {
+			if len(b) > 0 && !isSep(c) && !isSep(b[len(b)-1]) {
+				b = append(b, ' ')
+			}
+			space = false
+		}
+		b = append(b, c)
+		quoted = c == '"'
+		angle = c == '<'
+	}
+	return string(b)
 }
 
 // streamConn frames a TCP or TLS byte stream into SIP messages by
@@ -56,6 +157,7 @@ type streamConn struct {
 	mu       sync.Mutex
 	pending  int
 	answered chan struct{}
+	endWait  time.Duration // how long a connection that must close waits for those answers
 }
 
 // endWait bounds how long a connection that must close waits for the
@@ -155,7 +257,7 @@ func (c *streamConn) Write(b []byte) (int, error) {
 // awaitAnswers waits (at most endWait) until every request passed to
 // sipgo got its final answer.
 func (c *streamConn) awaitAnswers() {
-	deadline := time.NewTimer(endWait)
+	deadline := time.NewTimer(c.endWait)
 	defer deadline.Stop()
 	for {
 		c.mu.Lock()
@@ -183,7 +285,7 @@ func (l *streamListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &streamConn{Conn: c, f: l.f, answered: make(chan struct{}, 1)}, nil
+	return &streamConn{Conn: c, f: l.f, answered: make(chan struct{}, 1), endWait: endWait}, nil
 }
 
 var errUnframeable = errors.New("no single valid Content-Length, the message cannot be framed on a stream")

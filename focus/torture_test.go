@@ -55,7 +55,8 @@ type tortureRow struct {
 
 var tortureRows = []tortureRow{
 	// 3.1.1 Valid messages: parsed and processed.
-	{"wsinv", "3.1.1.1", "short tortuous INVITE: whitespace, folding, compact forms, escaped quotes, RFC 2543 branch: processed", processed, processed},
+	{"wsinv", "3.1.1.1", "short tortuous INVITE (white space, folding, compact forms, escaped quotes, RFC 2543 branch): processed; its To tag names no dialog of the focus, 481 (RFC 3261 12.2.2)",
+		answer(481), answer(481)},
 	{"intmeth", "3.1.1.2", "wide range of valid characters: an unknown method, 501", answer(501), answer(501)},
 	{"esc01", "3.1.1.3", "valid % escaping: processed; the unescaped user is no room name, 404", answer(404), answer(404)},
 	{"escnull", "3.1.1.4", "escaped nulls in URIs: processed; REGISTER is not served here, 405 with Allow", answerWith(405, "Allow"), answerWith(405, "Allow")},
