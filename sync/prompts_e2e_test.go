@@ -302,7 +302,10 @@ func TestE2EPromptsJoinTone(t *testing.T) {
 	synctest.WaitFor(t, "bob connected", connected(st, "standup", 2))
 	joined := time.Since(start)
 	time.Sleep(3 * time.Second)
-	hangup(t, ctx, alice, bob)
+	hangup(t, ctx, bob)
+	left := time.Since(start)
+	time.Sleep(2 * time.Second)
+	hangup(t, ctx, alice)
 	a, b := record(t, "alice", alice), record(t, "bob", bob)
 	if _, s := a.find(t, "first-participant"); s < promptMatch {
 		t.Errorf("alice, alone, did not hear the first-participant prompt (best match %.2f)", s)
@@ -320,5 +323,67 @@ func TestE2EPromptsJoinTone(t *testing.T) {
 	}
 	if bobHi > 0.03 || bobLo > 0.03 {
 		t.Errorf("bob heard his own join tone: 660 Hz %.3f, 880 Hz %.3f", bobLo, bobHi)
+	}
+	// The leave tone is the same two notes the other way round.
+	hi, lo := a.toneAt(880, left-time.Second, left+2*time.Second), a.toneAt(660, left-time.Second, left+2*time.Second)
+	t.Logf("leave tone 660/880 Hz: alice %.3f/%.3f around bob's hang-up at %v", lo, hi, left)
+	if hi < 0.08 || lo < 0.08 {
+		t.Errorf("alice did not hear bob leave: 660 Hz %.3f, 880 Hz %.3f", lo, hi)
+	}
+}
+
+// The caller's own DTMF self-mute (*6) and unmute are answered with a low
+// and a high tone, to that caller only.
+func TestE2EPromptsSelfMuteTones(t *testing.T) {
+	st, ctx := e2e(t, synctest.Options{PortMin: 52000})
+	joinAsModerator(t, st, "standup")
+	fay := dialPhone(t, ctx, st, "fay", 1700)
+	gus := dialPhone(t, ctx, st, "gus", 2100)
+	synctest.WaitFor(t, "both connected", connected(st, "standup", 2))
+	start := time.Now()
+	time.Sleep(4 * time.Second)
+	var keyed [2]time.Duration
+	for i := range keyed {
+		keyed[i] = time.Since(start)
+		if _, err := fay.Command(ctx, "sndcode", "*6"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Second)
+	}
+	hangup(t, ctx, fay, gus)
+	f, g := record(t, "fay", fay), record(t, "gus", gus)
+	low := f.toneAt(440, keyed[0], keyed[0]+1500*time.Millisecond)
+	high := f.toneAt(990, keyed[1], keyed[1]+1500*time.Millisecond)
+	glow, ghigh := g.toneAt(440, 0, g.length()), g.toneAt(990, 0, g.length())
+	t.Logf("fay: 440 Hz %.3f after *6, 990 Hz %.3f after the second *6; gus: %.3f, %.3f", low, high, glow, ghigh)
+	if low < 0.08 || high < 0.08 {
+		t.Errorf("fay did not hear the self-mute tones: 440 Hz %.3f, 990 Hz %.3f", low, high)
+	}
+	if glow > 0.03 || ghigh > 0.03 {
+		t.Errorf("gus heard fay's self-mute tones: 440 Hz %.3f, 990 Hz %.3f", glow, ghigh)
+	}
+}
+
+// A destroyed room tells every caller it has ended before their BYE.
+func TestE2EPromptsRoomEnded(t *testing.T) {
+	st, ctx := e2e(t, synctest.Options{PortMin: 52400})
+	mod := joinAsModerator(t, st, "standup")
+	dan := dialPhone(t, ctx, st, "dan", 1000)
+	erin := dialPhone(t, ctx, st, "erin", 1500)
+	synctest.WaitFor(t, "both connected", connected(st, "standup", 2))
+	time.Sleep(3 * time.Second)
+	if res := mod.IQ("d1", synctest.OwnerIQ("d1", st.RoomJID("standup"), `<destroy><reason>meeting over</reason></destroy>`)); res.Attr("type") != "result" {
+		t.Fatalf("destroy refused: %s", res.Raw)
+	}
+	for name, p := range map[string]*focustest.Baresip{"dan": dan, "erin": erin} {
+		if err := p.WaitLog(ctx, "session closed"); err != nil {
+			t.Fatalf("%s got no BYE: %v", name, err)
+		}
+		r := record(t, name, p)
+		at, score := r.find(t, "room-ended")
+		t.Logf("%s (%v): room-ended at %v (%.2f)", name, r.length(), at, score)
+		if score < promptMatch || r.length()-at > 3*time.Second {
+			t.Errorf("%s did not hear that the room ended before the BYE: match %.2f at %v of %v", name, score, at, r.length())
+		}
 	}
 }
