@@ -25,23 +25,48 @@ import (
 
 // selfSigned writes a throwaway certificate for 127.0.0.1.
 func selfSigned(t *testing.T) (certFile, keyFile string) {
+	_, certFile, keyFile = testCA(t)
+	return certFile, keyFile
+}
+
+// testCA writes a throwaway CA and a certificate for 127.0.0.1 it signed,
+// as PEM files: phones are given the CA, the focus the certificate.
+func testCA(t *testing.T) (caFile, certFile, keyFile string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	newKey := func() *ecdsa.PrivateKey {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return key
+	}
+	caKey, key := newKey(), newKey()
+	now := time.Now()
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "cusax test CA"}, IsCA: true,
+		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour)}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	ca, _ := x509.ParseCertificate(caDER)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	kb, _ := x509.MarshalECPrivateKey(key)
 	dir := t.TempDir()
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
-	return certFile, keyFile
+	caFile, certFile, keyFile = filepath.Join(dir, "ca.pem"), filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	for file, block := range map[string]*pem.Block{caFile: {Type: "CERTIFICATE", Bytes: caDER},
+		certFile: {Type: "CERTIFICATE", Bytes: der}, keyFile: {Type: "EC PRIVATE KEY", Bytes: kb}} {
+		if err := os.WriteFile(file, pem.EncodeToMemory(block), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return caFile, certFile, keyFile
 }
 
 func TestTLSListener(t *testing.T) {
@@ -99,5 +124,52 @@ func TestTLSListener(t *testing.T) {
 		}
 	default:
 		t.Error("the admission hook was not asked")
+	}
+}
+
+// A baresip phone that dials sip:room@host:port;transport=tls with the
+// test's CA completes the call and hears a phone on UDP: the focus's 200
+// names a sip: Contact with transport=tls (the scheme the caller used,
+// RFC 5630), where baresip sends its ACK; a sips: Contact it cannot use.
+func TestBaresipOverTLS(t *testing.T) {
+	testpeer.Integration(t)
+	testpeer.Need(t, "baresip")
+	ca, cert, key := testCA(t)
+	tlsAddr := "127.0.0.1:" + strconv.Itoa(testpeer.FreeTCPPort(t))
+	f, reg := realFocusWith(t, focus.Config{Domain: "127.0.0.1", TLSListen: tlsAddr, TLSCert: cert, TLSKey: key})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	a := focustest.StartBaresip(t, focustest.BaresipOptions{User: "alice", Play: toneWAV(t, 1000, 30), CAFile: ca})
+	b := focustest.StartBaresip(t, focustest.BaresipOptions{User: "bob", Play: toneWAV(t, 440, 30)})
+	if err := a.Dial(ctx, "sip:tlsroom@"+tlsAddr+";transport=tls"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Dial(ctx, "sip:tlsroom@"+f.Addr().String()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "two connected legs, one over TLS", func() bool {
+		legs := f.Legs("tlsroom")
+		return len(legs) == 2 && legs[0].State == "connected" && legs[1].State == "connected"
+	})
+	time.Sleep(4 * time.Second) // let audio flow: the recordings are what is checked
+	for _, l := range f.Legs("tlsroom") {
+		if err := f.Kick(ctx, l.CallID, "test over"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "room empty", func() bool { return len(f.Legs("")) == 0 })
+	released(t, reg)
+	waitFor(t, "recordings", func() bool { return len(a.Recordings()) > 0 && len(b.Recordings()) > 0 })
+	recorded(t, a.Recordings()[0], 3)
+	recorded(t, b.Recordings()[0], 3)
+	a440, a1000 := heard(t, a.Recordings()[0], 440, 1000)
+	b1000, b440 := heard(t, b.Recordings()[0], 1000, 440)
+	t.Logf("alice (TLS) hears 440 Hz at %.3f, 1000 Hz at %.3f; bob (UDP) hears 1000 Hz at %.3f, 440 Hz at %.3f", a440, a1000, b1000, b440)
+	if a440 < 0.05 || a1000 > a440/4 {
+		t.Errorf("alice should hear bob's 440 Hz and not her own 1000 Hz: %.3f / %.3f", a440, a1000)
+	}
+	if b1000 < 0.05 || b440 > b1000/4 {
+		t.Errorf("bob should hear alice's 1000 Hz and not his own 440 Hz: %.3f / %.3f", b1000, b440)
 	}
 }

@@ -36,6 +36,9 @@ type BaresipOptions struct {
 	// Codecs lists extra codec modules to load ("g722", "opus"); PCMU and
 	// PCMA are always there.
 	Codecs []string
+	// CAFile is the PEM CA the phone checks a TLS server's certificate
+	// against (sip_cafile); dial sip:...;transport=tls to use TLS.
+	CAFile string
 }
 
 // Baresip is a running baresip with its own config folder, driven through
@@ -117,6 +120,9 @@ func startBaresip(t testing.TB, bin string, o BaresipOptions) (*Baresip, bool) {
 	// sndfile records the decoded audio anyway.
 	fmt.Fprintf(&cfg, "ausrc_srate\t8000\nausrc_channels\t1\nsnd_path\t%s\n", dir)
 	cfg.WriteString("rtp_timeout\t0\nsip_trans_def\tudp\n")
+	if o.CAFile != "" {
+		fmt.Fprintf(&cfg, "sip_cafile\t%s\n", o.CAFile)
+	}
 	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(cfg.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
