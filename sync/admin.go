@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -342,4 +343,78 @@ func moderateCall(ctx context.Context, local Chat, call chatCall) error {
 		return m.SetMaxUsers(ctx, call.Room, call.Max)
 	}
 	return m.SetAffiliation(ctx, call.Room, call.JID, call.Affiliation, call.Reason)
+}
+
+// ErrBadTarget says a dial-out's target is not a SIP URI with a user part.
+var ErrBadTarget = errors.New("sync: want a SIP URI to call, such as sip:alice@example.test")
+
+// evDialOut asks a room's owner node to call a phone into the room.
+const evDialOut = "dial-out"
+
+// dialOutRequest is an operator's dial-out sent to the room's owner.
+type dialOutRequest struct {
+	Room   string `json:"room"`
+	Target string `json:"target"`
+}
+
+// DialOut calls target (a SIP URI) into room from the node that mixes it,
+// placing the room first if nobody does, as a moderator's "!dial" does,
+// and logs it in the audit trail. The call ID is returned when this node
+// placed the call; among many nodes a call placed by the owner returns ""
+// with the owner's ID in node.
+func (s *Sync) DialOut(ctx context.Context, room, target, actor, face string) (callID, node string, err error) {
+	defer func() {
+		s.audit(auditEntry{action: "dial", face: face, actor: actor, room: room, target: target, err: err})
+	}()
+	user, _, ok := splitAOR(target)
+	if !ok {
+		return "", "", fmt.Errorf("%w, got %q", ErrBadTarget, target)
+	}
+	if s.nodes != nil {
+		r := s.nodes.cfg.Ownership.Route(ctx, room)
+		switch {
+		case r.RetryAfter > 0:
+			return "", "", fmt.Errorf("sync: the audio of %q is unavailable right now (%s)", room, r.Why)
+		case !r.Here:
+			data, _ := json.Marshal(dialOutRequest{Room: room, Target: target})
+			if _, err := s.nodes.cfg.Bus.Publish(ctx, store.NodeTopic(r.Owner.ID), store.Event{Type: evDialOut, Data: data, Origin: s.nodes.self}); err != nil {
+				return "", "", fmt.Errorf("sync: asking %s, the room's node, to call %s: %w", r.Owner.ID, target, err)
+			}
+			return "", r.Owner.ID, nil
+		}
+	}
+	type placed struct {
+		id  string
+		err error
+	}
+	done := make(chan placed, 1)
+	s.do(func(c context.Context) {
+		id, err := s.placeDialOut(c, room, target, user)
+		done <- placed{id, err}
+	})
+	select {
+	case p := <-done:
+		return p.id, "", p.err
+	case <-ctx.Done():
+		return "", "", fmt.Errorf("sync: calling %s: %w", target, ctx.Err())
+	}
+}
+
+// dialOutHere places a dial-out another node's operator asked for.
+func (n *nodes) dialOutHere(e store.Event, s *Sync) {
+	var d dialOutRequest
+	if err := json.Unmarshal(e.Data, &d); err != nil {
+		n.log.Warn("dropping a malformed dial-out", "from", e.Origin, "err", err)
+		return
+	}
+	user, _, ok := splitAOR(d.Target)
+	if !ok {
+		n.log.Warn("dropping a dial-out to a bad target", "from", e.Origin, "target", d.Target)
+		return
+	}
+	s.do(func(ctx context.Context) {
+		if _, err := s.placeDialOut(ctx, d.Room, d.Target, user); err != nil {
+			s.log.Warn("a dial-out asked by another node failed", "room", d.Room, "target", d.Target, "from", e.Origin, "err", err)
+		}
+	})
 }

@@ -133,3 +133,23 @@ func TestRoomLimitCountsBothFaces(t *testing.T) {
 		t.Errorf("the moderator's own call into a full room = %+v, want accepted", adm)
 	}
 }
+
+func TestOperatorDialOut(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	if _, _, err := h.s.DialOut(ctx, "standup", "not a uri", "op", "api"); !errors.Is(err, ErrBadTarget) {
+		t.Errorf("dial-out to a bad target = %v, want ErrBadTarget", err)
+	}
+	id, node, err := h.s.DialOut(ctx, "standup", "sip:dave@example.test", "op", "api")
+	if err != nil || id == "" || node != "" {
+		t.Fatalf("dial-out = %q %q %v, want a call placed here", id, node, err)
+	}
+	room, err := h.s.Room(ctx, "standup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(room.Occupants) != 1 || room.Occupants[0].Nick != "dave" || len(room.Occupants[0].Legs) != 1 ||
+		room.Occupants[0].Legs[0].CallID != id || !room.Occupants[0].Legs[0].Ringing {
+		t.Errorf("room after the dial-out = %+v, want dave ringing on %s", room, id)
+	}
+}

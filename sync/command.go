@@ -71,14 +71,22 @@ func (s *Sync) dialOut(ctx context.Context, ev muc.Event, target string) {
 			return
 		}
 	}
-	callID, err := s.audio.Dial(ctx, ev.Room, target, "", func(focus.DialResult) {})
-	if err != nil {
+	if _, err := s.placeDialOut(ctx, ev.Room, target, user); err != nil {
 		reply("Cannot call " + target + ": " + err.Error())
-		return
 	}
-	l := &legState{callID: callID, room: ev.Room, method: "dial", display: user, dialOut: true, ringing: true, admitted: s.now()}
+}
+
+// placeDialOut calls target into room from this node, the room's owner,
+// and shows the ringing phone in the room; run it on the sync loop.
+func (s *Sync) placeDialOut(ctx context.Context, room, target, user string) (string, error) {
+	callID, err := s.audio.Dial(ctx, room, target, "", func(focus.DialResult) {})
+	if err != nil {
+		return "", err
+	}
+	l := &legState{callID: callID, room: room, method: "dial", display: user, dialOut: true, ringing: true, admitted: s.now()}
 	s.mu.Lock()
 	s.legs[callID] = l
 	s.mu.Unlock()
 	s.addAudioOccupant(ctx, l)
+	return callID, nil
 }

@@ -131,6 +131,8 @@ func (n *nodes) inbox(e store.Event, s *Sync) error {
 			return nil
 		}
 		n.chat.answered(r)
+	case evDialOut:
+		n.dialOutHere(e, s)
 	case evChatEvent:
 		var ev muc.Event
 		if err := json.Unmarshal(e.Data, &ev); err != nil {

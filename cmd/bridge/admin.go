@@ -88,6 +88,22 @@ func (b adminBridge) SetLimits(ctx context.Context, room string, l admin.Limits,
 	return err
 }
 
+// Dial calls uri into an existing room (an unknown room is 404, as for
+// every action).
+func (b adminBridge) Dial(ctx context.Context, room, uri, actor string) (string, string, error) {
+	if b.sync == nil {
+		return "", "", fmt.Errorf("%w: the chat face is off (--xmpp-secret is empty)", admin.ErrConflict)
+	}
+	if _, err := b.Room(ctx, room); err != nil {
+		return "", "", err
+	}
+	id, node, err := b.sync.DialOut(ctx, room, uri, actor, "api")
+	if errors.Is(err, bsync.ErrBadTarget) {
+		return "", "", fmt.Errorf("%w: %w", admin.ErrBadRequest, err)
+	}
+	return id, node, err
+}
+
 // callsOnly lists the calls of the focus by room ("" = every room) when
 // there is no chat face.
 func (b adminBridge) callsOnly(room string) []admin.Room {

@@ -26,6 +26,7 @@ import (
 //	bridge room mute|unmute|kick|ban ROOM NICK [--reason TEXT]
 //	bridge room end ROOM [--reason TEXT]
 //	bridge room limit ROOM MAX
+//	bridge room dial ROOM SIP-URI
 //
 // It asks the node's ops server (--http-listen) with the token of
 // --admin-token-file, so it sees and does what the dashboard does.
@@ -35,7 +36,8 @@ const roomsUsage = `usage:
   bridge room show ROOM [--output text|json] [settings flags]
   bridge room mute|unmute|kick|ban ROOM NICK [--reason TEXT] [--output text|json] [settings flags]
   bridge room end ROOM [--reason TEXT] [--output text|json] [settings flags]
-  bridge room limit ROOM MAX [--output text|json] [settings flags]   (MAX participants, 0: no limit)`
+  bridge room limit ROOM MAX [--output text|json] [settings flags]   (MAX participants, 0: no limit)
+  bridge room dial ROOM SIP-URI [--output text|json] [settings flags]`
 
 // cliArgs are the CLI's own arguments, apart from the settings flags.
 type cliArgs struct {
@@ -164,16 +166,16 @@ func roomsRequest(cmd string, words []string, reason string) (method, path strin
 		return http.MethodGet, "/rooms", nil, nil
 	}
 	if len(words) == 0 {
-		return "", "", nil, errors.New("missing the verb: show, mute, unmute, kick, ban, end or limit")
+		return "", "", nil, errors.New("missing the verb: show, mute, unmute, kick, ban, end, limit or dial")
 	}
 	verb, ops := words[0], words[1:]
 	want := 2
 	switch verb {
 	case "show", "end":
 		want = 1
-	case "limit", admin.ActionMute, admin.ActionUnmute, admin.ActionKick, admin.ActionBan:
+	case "limit", "dial", admin.ActionMute, admin.ActionUnmute, admin.ActionKick, admin.ActionBan:
 	default:
-		return "", "", nil, fmt.Errorf("unknown verb %q: want show, mute, unmute, kick, ban, end or limit", verb)
+		return "", "", nil, fmt.Errorf("unknown verb %q: want show, mute, unmute, kick, ban, end, limit or dial", verb)
 	}
 	if len(ops) != want {
 		return "", "", nil, fmt.Errorf("%s takes %d operand(s), got %d", verb, want, len(ops))
@@ -194,6 +196,9 @@ func roomsRequest(cmd string, words []string, reason string) (method, path strin
 		}
 		body, _ = json.Marshal(admin.Limits{MaxParticipants: n})
 		return http.MethodPut, room + "/limits", body, nil
+	case "dial":
+		body, _ = json.Marshal(map[string]string{"uri": ops[1]})
+		return http.MethodPost, room + "/dial", body, nil
 	}
 	return http.MethodPost, room + "/participants/" + url.PathEscape(ops[1]) + "/" + verb, body, nil
 }
@@ -245,6 +250,11 @@ func printRooms(w io.Writer, words []string, data []byte) error {
 			target = res.Nick + " in " + res.Room
 		case res.Limits != nil:
 			target = fmt.Sprintf("%s to max %d participants", res.Room, res.Limits.MaxParticipants)
+		case res.URI != "":
+			target = res.URI + " into " + res.Room
+			if res.Node != "" {
+				target += " (from " + res.Node + ")"
+			}
 		}
 		fmt.Fprintf(tw, "%s %s: %s\n", res.Kind, target, res.Outcome)
 	}

@@ -37,6 +37,7 @@ func TestRoomsRequest(t *testing.T) {
 		{"room", []string{"end", "standup"}, "over", http.MethodPost, "/rooms/standup/end", `{"reason":"over"}`},
 		{"room", []string{"mute", "standup", "bob/2"}, "", http.MethodPost, "/rooms/standup/participants/bob%2F2/mute", ""},
 		{"room", []string{"limit", "standup", "3"}, "", http.MethodPut, "/rooms/standup/limits", `{"max_participants":3}`},
+		{"room", []string{"dial", "standup", "sip:dave@example.test"}, "", http.MethodPost, "/rooms/standup/dial", `{"uri":"sip:dave@example.test"}`},
 	} {
 		m, p, body, err := roomsRequest(tc.cmd, tc.words, tc.reason)
 		if err != nil || m != tc.method || p != tc.path || string(body) != tc.body {

@@ -641,6 +641,7 @@ Usage:
   bridge room show|mute|unmute|kick|ban|end ROOM [NICK] [--reason TEXT] [--output json]
                                 show a room or act on it as a moderator would
   bridge room limit ROOM MAX    set a room's most participants, chat and phones (0: none)
+  bridge room dial ROOM SIP-URI call a phone into a room
   bridge version                print the version and exit
 
 Each setting comes from, in rising priority: its default, the YAML file given

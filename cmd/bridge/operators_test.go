@@ -230,10 +230,26 @@ func TestOperatorsDashboard(t *testing.T) {
 	synctest.WaitFor(t, "the audit line of Alice's mute", func() bool {
 		return auditLines(n.proc.logs.String(), "action=mute face=muc actor=Alice room=standup target=carol outcome=done") == 1
 	})
+	// A dial-out from the dashboard: the phone rings, answers, and shows.
+	dave := focustest.StartBaresip(t, focustest.BaresipOptions{User: "dave", AutoAnswer: true, Play: toneFile(t, 700)})
+	daveURI := fmt.Sprintf("sip:dave@127.0.0.1:%d", dave.SIPPort)
+	if err := chromedp.Do(bctx,
+		chromedp.SendKeys(chromedp.CSS(`input[data-field="dial standup"]`), daveURI),
+		chromedp.Click(chromedp.CSS(`section[data-room="standup"] button[data-action="dial"]`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.WaitTrue(t, bctx, "the dial's outcome", fmt.Sprintf(`document.getElementById("status").textContent === %q`, "dial "+daveURI+" into standup: done"))
+	if err := dave.WaitLog(ctx, "Call established"); err != nil {
+		t.Fatalf("dave's phone did not answer the dial-out: %v\n%s", err, dave.Log())
+	}
+	browsertest.WaitTrue(t, bctx, "dave's phone on the dashboard", rowJS("standup", "dave")+`?.dataset.faces === "phone"`)
+
 	// End the room from the dashboard: the chat room is destroyed and the
-	// remaining call gets a BYE.
+	// remaining calls get a BYE.
 	mark = alice.Mark()
 	offset := len(carol.Log())
+	daveOffset := len(dave.Log())
 	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS(`section[data-room="standup"] button[data-action="end"]`))); err != nil {
 		t.Fatal(err)
 	}
@@ -243,10 +259,16 @@ func TestOperatorsDashboard(t *testing.T) {
 	if _, err := logAfter(ctx, carol, offset, "session closed"); err != nil {
 		t.Errorf("carol's phone got no BYE when the room ended: %v\n%s", err, carol.Log())
 	}
+	if _, err := logAfter(ctx, dave, daveOffset, "session closed"); err != nil {
+		t.Errorf("dave's phone got no BYE when the room ended: %v\n%s", err, dave.Log())
+	}
 	browsertest.WaitTrue(t, bctx, "standup gone from the dashboard", `document.querySelector('section[data-room="standup"]') === null`)
 	logs := n.proc.logs.String()
 	if c := auditLines(logs, "action=ban face=api", `target="frank (frank@example.test)"`, "reason=spam"); c != 1 {
 		t.Errorf("audit lines for the ban of frank: %d, want 1", c)
+	}
+	if c := auditLines(logs, "action=dial face=api", "target="+daveURI, "outcome=done"); c != 1 {
+		t.Errorf("audit lines for the dial-out: %d, want 1", c)
 	}
 	if c := auditLines(logs, "action=end face=api", "room=standup target=standup outcome=done"); c != 1 {
 		t.Errorf("audit lines for the end of standup: %d, want 1", c)

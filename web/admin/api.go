@@ -69,6 +69,7 @@ func New(cfg Config) (*API, error) {
 	a.mux.Handle("GET "+Prefix+"rooms/{room}", a.auth(a.showRoom))
 	a.mux.Handle("POST "+Prefix+"rooms/{room}/end", a.auth(a.endRoom))
 	a.mux.Handle("PUT "+Prefix+"rooms/{room}/limits", a.auth(a.setLimits))
+	a.mux.Handle("POST "+Prefix+"rooms/{room}/dial", a.auth(a.dial))
 	a.mux.Handle("POST "+Prefix+"rooms/{room}/participants/{nick}/{action}", a.auth(a.actOnParticipant))
 	a.mux.Handle("GET "+Prefix+"events", a.auth(a.events))
 	if cfg.Node != nil {
@@ -178,6 +179,26 @@ func (a *API) setLimits(w http.ResponseWriter, r *http.Request, actor string) {
 	writeJSON(w, http.StatusOK, ActionResult{Action: act, Outcome: "done"})
 }
 
+func (a *API) dial(w http.ResponseWriter, r *http.Request, actor string) {
+	var uri string
+	field, err := readFields(r, `{"uri": "sip:alice@example.test"}`, map[string]any{"uri": &uri})
+	if err == nil && strings.TrimSpace(uri) == "" {
+		field, err = "uri", errors.New(`field "uri" is required: the SIP URI to call`)
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), field)
+		return
+	}
+	act := Action{Kind: ActionDial, Room: r.PathValue("room"), Actor: actor, URI: strings.TrimSpace(uri)}
+	act.CallID, act.Node, err = a.cfg.Moderator.Dial(r.Context(), act.Room, act.URI, actor)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	a.publish(act)
+	writeJSON(w, http.StatusOK, ActionResult{Action: act, Outcome: "done"})
+}
+
 func (a *API) actOnParticipant(w http.ResponseWriter, r *http.Request, actor string) {
 	kind := r.PathValue("action")
 	switch kind {
@@ -268,6 +289,8 @@ func (a *API) fail(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, err.Error(), "")
 	case errors.Is(err, ErrConflict):
 		writeError(w, http.StatusConflict, err.Error(), "")
+	case errors.Is(err, ErrBadRequest):
+		writeError(w, http.StatusBadRequest, err.Error(), "")
 	case errors.Is(err, context.DeadlineExceeded):
 		writeError(w, http.StatusGatewayTimeout, err.Error(), "")
 	default:

@@ -81,6 +81,19 @@ func (f *fakeBridge) SetLimits(_ context.Context, room string, l Limits, actor s
 	return fmt.Errorf("room %q: %w", room, ErrNotFound)
 }
 
+func (f *fakeBridge) Dial(_ context.Context, room, uri, actor string) (string, string, error) {
+	if !strings.HasPrefix(uri, "sip:") {
+		return "", "", fmt.Errorf("%w: want a SIP URI", ErrBadRequest)
+	}
+	if _, err := f.Room(context.Background(), room); err != nil {
+		return "", "", err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.acts = append(f.acts, Action{Kind: ActionDial, Room: room, URI: uri, Actor: actor})
+	return "call-1", "", nil
+}
+
 func newTestAPI(t *testing.T, token string) (*fakeBridge, string) {
 	t.Helper()
 	f := &fakeBridge{rooms: []Room{{Name: "standup", Participants: []Participant{
@@ -185,6 +198,11 @@ func TestBadInput(t *testing.T) {
 		{"PUT", "rooms/standup/limits", `{"max": 2}`, 400, "max"},
 		{"PUT", "rooms/nosuch/limits", `{"max_participants": 2}`, 404, ""},
 		{"PUT", "rooms/standup/limits", `{"max_participants": 2}`, 200, ""},
+		{"POST", "rooms/standup/dial", "", 400, "uri"},
+		{"POST", "rooms/standup/dial", `{"uri": 7}`, 400, "uri"},
+		{"POST", "rooms/standup/dial", `{"uri": "tel:123"}`, 400, ""},
+		{"POST", "rooms/nosuch/dial", `{"uri": "sip:dave@example.test"}`, 404, ""},
+		{"POST", "rooms/standup/dial", `{"uri": "sip:dave@example.test"}`, 200, ""},
 	} {
 		code, e := call(t, tc.method, base+Prefix+tc.path, "", tc.body)
 		if code != tc.want || e.Field != tc.field {

@@ -29,13 +29,18 @@ type Moderator interface {
 	Act(ctx context.Context, a Action) error
 	// SetLimits sets a room's limits (its muc#roomconfig_maxusers).
 	SetLimits(ctx context.Context, room string, l Limits, actor string) error
+	// Dial calls a phone into a room from the node that mixes it; callID
+	// is empty when another node placed the call (node names it). A bad
+	// URI gives an error wrapping ErrBadRequest.
+	Dial(ctx context.Context, room, uri, actor string) (callID, node string, err error)
 }
 
-// Errors the interfaces return, for errors.Is; the API maps them to 404
-// and 409.
+// Errors the interfaces return, for errors.Is; the API maps them to 404,
+// 409 and 400.
 var (
-	ErrNotFound = errors.New("admin: not found")
-	ErrConflict = errors.New("admin: conflicts with the target's state")
+	ErrNotFound   = errors.New("admin: not found")
+	ErrConflict   = errors.New("admin: conflicts with the target's state")
+	ErrBadRequest = errors.New("admin: bad request")
 )
 
 // Action kinds.
@@ -46,6 +51,7 @@ const (
 	ActionBan    = "ban"
 	ActionEnd    = "end"
 	ActionLimits = "limits" // only in ActionResult: PUT …/limits
+	ActionDial   = "dial"   // only in ActionResult: POST …/dial
 )
 
 // Action is one operator action on a room (End) or on one participant,
@@ -60,6 +66,11 @@ type Action struct {
 	Actor string `json:"actor"`
 	// Limits are the new limits of a limits action.
 	Limits *Limits `json:"limits,omitempty"`
+	// URI is a dial action's target; CallID its call when placed by the
+	// answering node, Node the node that placed it otherwise.
+	URI    string `json:"uri,omitempty"`
+	CallID string `json:"call_id,omitempty"`
+	Node   string `json:"node,omitempty"`
 }
 
 // Room is one conference with both faces.

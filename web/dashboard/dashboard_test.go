@@ -62,6 +62,13 @@ func (b *bridge) SetLimits(_ context.Context, room string, l admin.Limits, actor
 	return nil
 }
 
+func (b *bridge) Dial(_ context.Context, room, uri, actor string) (string, string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.acts = append(b.acts, admin.Action{Kind: admin.ActionDial, Room: room, URI: uri, Actor: actor})
+	return "call-1", "", nil
+}
+
 func (b *bridge) setTalking(on bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -137,8 +144,8 @@ func TestDashboard(t *testing.T) {
 	// A room's limit, typed in while the rooms are redrawn (talking).
 	b.setTalking(true)
 	if err := chromedp.Do(ctx,
-		chromedp.SetValue(chromedp.CSS(`input[data-limit="standup"]`), ""),
-		chromedp.SendKeys(chromedp.CSS(`input[data-limit="standup"]`), "3"),
+		chromedp.SetValue(chromedp.CSS(`input[data-field="limit standup"]`), ""),
+		chromedp.SendKeys(chromedp.CSS(`input[data-field="limit standup"]`), "3"),
 	); err != nil {
 		t.Fatal(err)
 	}
@@ -152,6 +159,19 @@ func TestDashboard(t *testing.T) {
 		t.Errorf("last action = %+v, want limits of standup to 3", last)
 	}
 	browsertest.WaitTrue(t, ctx, "the new limit shown", `document.querySelector('section[data-room="standup"] .meta').textContent.includes("max 3")`)
+
+	// A dial-out.
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS(`input[data-field="dial standup"]`), "sip:dave@example.test"),
+		chromedp.Click(chromedp.CSS(`section[data-room="standup"] button[data-action="dial"]`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.WaitTrue(t, ctx, "the dial's outcome", `document.getElementById("status").textContent === "dial sip:dave@example.test into standup: done"`)
+	acts = b.actions()
+	if last := acts[len(acts)-1]; last.Kind != admin.ActionDial || last.URI != "sip:dave@example.test" {
+		t.Errorf("last action = %+v, want a dial of sip:dave@example.test", last)
+	}
 
 	// An anonymous phone has nobody to ban.
 	if dis, err := chromedp.Run(ctx, chromedp.Evaluate[bool](row("bob <b>")+`.querySelector('button[data-action="ban"]').disabled`)); err != nil || !dis {

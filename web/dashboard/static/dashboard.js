@@ -95,6 +95,23 @@ async function setLimit(room, input) {
   }
 }
 
+async function dial(room, input) {
+  const uri = input.value.trim();
+  say(`dial ${uri} into ${room}…`);
+  try {
+    const resp = await fetch(api + `rooms/${encodeURIComponent(room)}/dial`, {
+      method: "POST", headers: headers({ "Content-Type": "application/json" }), body: JSON.stringify({ uri }),
+    });
+    const body = await resp.json().catch(() => ({}));
+    if (resp.status === 401) return askToken();
+    if (!resp.ok) return say(`dial ${uri} into ${room}: ${resp.status} ${body.error || ""}`, true);
+    say(`dial ${uri} into ${room}: ${body.outcome}`);
+    input.value = "";
+  } catch (e) {
+    say(`dial ${uri} into ${room}: ${e.message}`, true);
+  }
+}
+
 function participantRow(room, p) {
   const talking = p.talking;
   const status = [p.muted ? "muted" : "", p.held ? "on hold" : "", talking ? "talking" : ""].filter(Boolean).join(", ");
@@ -130,32 +147,40 @@ function roomSection(room) {
   return el("section", { class: "room", "data-room": room.name, "data-node": room.node || "", "data-security": room.security || "" },
     el("h2", {}, room.name, el("span", { class: "meta sec-" + (room.security || "none") }, meta),
       el("button", { "data-action": "end", onclick: () => act(room.name, null, "end") }, "End room"),
-      limitControl(room)),
+      limitControl(room), dialControl(room)),
     room.subject ? el("p", {}, room.subject) : "",
     el("table", {},
       el("thead", {}, el("tr", {}, ...["Nick", "Faces", "Role", "Status", "Security", "JID", ""].map((h) => el("th", {}, h)))),
       el("tbody", {}, ...rows)));
 }
 
+// The room's controls; each input has a data-field naming it, so a redraw
+// can give back what is being typed.
 function limitControl(room) {
-  const input = el("input", { type: "number", min: 0, value: room.limits.max_participants, "data-limit": room.name,
+  const input = el("input", { type: "number", min: 0, value: room.limits.max_participants, "data-field": "limit " + room.name,
     title: "most participants, chat and phones together (0: no limit)" });
-  return el("span", { class: "limit" }, "max ", input,
+  return el("span", { class: "control" }, "max ", input,
     el("button", { "data-action": "limit", onclick: () => setLimit(room.name, input) }, "Set"));
 }
 
-// render redraws the rooms; a limit being typed in keeps its value and focus.
+function dialControl(room) {
+  const input = el("input", { type: "text", placeholder: "sip:…", "data-field": "dial " + room.name, title: "call a phone into the room" });
+  return el("span", { class: "control" }, input,
+    el("button", { "data-action": "dial", onclick: () => dial(room.name, input) }, "Dial"));
+}
+
+// render redraws the rooms; an input being typed in keeps its value and
+// focus, and the others what was typed in them.
 function render(rooms) {
-  const editing = document.activeElement?.dataset?.limit;
-  const typed = editing !== undefined ? document.activeElement.value : null;
+  const typed = new Map([...roomsEl.querySelectorAll("input[data-field]")].map((i) => [i.dataset.field, i.value]));
+  const focused = document.activeElement?.dataset?.field;
   roomsEl.dataset.count = rooms.length;
   roomsEl.replaceChildren(...(rooms.length ? rooms.map(roomSection) : [el("p", { class: "empty" }, "No rooms yet.")]));
-  if (editing !== undefined) {
-    const input = [...roomsEl.querySelectorAll("input[data-limit]")].find((i) => i.dataset.limit === editing);
-    if (input) {
-      input.value = typed;
-      input.focus();
+  for (const input of roomsEl.querySelectorAll("input[data-field]")) {
+    if (typed.has(input.dataset.field) && (input.dataset.field === focused || input.type === "text")) {
+      input.value = typed.get(input.dataset.field);
     }
+    if (input.dataset.field === focused) input.focus();
   }
 }
 
