@@ -1,17 +1,18 @@
 package focus
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
 )
 
-// knownMethods are the RFC 3261 family methods the focus recognises but
-// does not serve: they get 405 with Allow (RFC 3261 section 8.2.1), every
-// other unserved method 501 Not Implemented (section 21.5.2).
 // statusUnsupportedURIScheme is 416, which sipgo has no constant for.
 const statusUnsupportedURIScheme = 416
 
+// knownMethods are the RFC 3261 family methods the focus recognises but
+// does not serve: they get 405 with Allow (RFC 3261 section 8.2.1), every
+// other unserved method 501 Not Implemented (section 21.5.2).
 var knownMethods = map[sip.RequestMethod]bool{sip.REGISTER: true, sip.PRACK: true, sip.PUBLISH: true, sip.NOTIFY: true}
 
 // singleValued are the header fields RFC 3261 section 7.3.1 allows only
@@ -34,7 +35,7 @@ func (f *Focus) checkRequest(req *sip.Request) *refusal {
 	if req.SipVersion != "SIP/2.0" {
 		return &refusal{code: sip.StatusVersionNotSupported, reason: "Version Not Supported"}
 	}
-	if !f.serves(req.Method) {
+	if !slices.Contains(allowed, req.Method) {
 		allow := []sip.Header{sip.NewHeader("Allow", f.allowHdr)}
 		if knownMethods[req.Method] {
 			return &refusal{sip.StatusMethodNotAllowed, "Method Not Allowed", allow}
@@ -47,7 +48,7 @@ func (f *Focus) checkRequest(req *sip.Request) *refusal {
 		}
 	}
 	if !validRequest(req) {
-		return &refusal{code: sip.StatusBadRequest, reason: "Bad Request: missing From tag, To, Call-ID or CSeq"}
+		return &refusal{code: sip.StatusBadRequest, reason: "Bad Request: missing From tag, To, Call-ID, CSeq or Via, or a CSeq of another method"}
 	}
 	if s := strings.ToLower(req.Recipient.Scheme); s != "sip" && s != "sips" {
 		return &refusal{code: statusUnsupportedURIScheme, reason: "Unsupported URI Scheme"}
@@ -67,16 +68,6 @@ func (f *Focus) checkRequest(req *sip.Request) *refusal {
 		return &refusal{sip.StatusNotAcceptable, "Not Acceptable", []sip.Header{sip.NewHeader("Accept", "application/sdp")}}
 	}
 	return nil
-}
-
-// serves reports whether the focus has a handler for the method.
-func (f *Focus) serves(m sip.RequestMethod) bool {
-	for _, a := range allowed {
-		if a == m {
-			return true
-		}
-	}
-	return false
 }
 
 // unsupportedExtensions lists the option tags of every Require header the

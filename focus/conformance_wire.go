@@ -196,7 +196,7 @@ func (c *streamConn) frameNext() error {
 			c.in = c.in[size:]
 			pass, answer, perr := c.f.inspect(msg)
 			if perr != nil {
-				c.refuse(msg, answer, perr)
+				c.refuse(answer, perr)
 				return nil
 			}
 			if !bytes.HasPrefix(pass, []byte("SIP/")) && !bytes.HasPrefix(pass, []byte("ACK ")) {
@@ -208,7 +208,7 @@ func (c *streamConn) frameNext() error {
 			return nil
 		case frameBroken:
 			c.f.metrics.malformed.Inc()
-			c.refuse(c.in, statelessAnswer(c.in, errUnframeable), errUnframeable)
+			c.refuse(statelessAnswer(c.in, errUnframeable), errUnframeable)
 			return nil
 		}
 		if len(c.in) > sip.ParseMaxMessageLength {
@@ -227,7 +227,7 @@ func (c *streamConn) frameNext() error {
 
 // refuse answers a broken message (when it can be answered) and ends the
 // connection after that answer.
-func (c *streamConn) refuse(msg, answer []byte, perr error) {
+func (c *streamConn) refuse(answer []byte, perr error) {
 	c.f.log.Debug("malformed SIP message on a stream, closing", "from", c.RemoteAddr(), "err", perr)
 	if answer != nil {
 		_, _ = c.Conn.Write(answer)
