@@ -39,6 +39,8 @@ type Leg struct {
 	// tx and inbox replace the sockets of a packet leg (AddPacketLeg).
 	tx    PacketWriter
 	inbox inbox
+	// srtp is set for an SRTP leg (LegConfig.SRTP); worker-owned.
+	srtp *srtpState
 
 	muted, deaf, held, closed atomic.Bool
 
@@ -79,6 +81,13 @@ func newLeg(m *Mixer, id uint64, cfg LegConfig, info codec.Info) (*Leg, error) {
 	l := &Leg{id: id, m: m, cfg: cfg}
 	if err := l.media.set(cfg, info); err != nil {
 		return nil, err
+	}
+	if cfg.SRTP != nil {
+		s, err := newSRTP(cfg.SRTP)
+		if err != nil {
+			return nil, err
+		}
+		l.srtp = s
 	}
 	a, b, port, err := m.ports.bind()
 	if err != nil {
@@ -220,6 +229,9 @@ func (l *Leg) applyPending() {
 	} else {
 		l.media.pt = cfg.Codec.PayloadType
 		l.media.tePT = cfg.TelephoneEvent
+	}
+	if l.tx == nil {
+		l.applySRTP(cfg.SRTP)
 	}
 	if cfg.Remote.IsValid() && cfg.Remote != l.out.remote {
 		l.out.remote = cfg.Remote

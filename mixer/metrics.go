@@ -20,9 +20,10 @@ const (
 	dropDecode      = "decode"
 	dropRTCP        = "rtcp"       // unparsable RTCP
 	dropInboxFull   = "inbox_full" // a packet leg's owner delivered more than a tick holds
+	dropSRTP        = "srtp_auth"  // SRTP/SRTCP that failed authentication (or replayed)
 )
 
-var dropReasons = [...]string{dropMalformed, dropSource, dropPayloadType, dropEmpty, dropOversized, dropDuplicate, dropJump, dropDecode, dropRTCP, dropInboxFull}
+var dropReasons = [...]string{dropMalformed, dropSource, dropPayloadType, dropEmpty, dropOversized, dropDuplicate, dropJump, dropDecode, dropRTCP, dropInboxFull, dropSRTP}
 
 type metrics struct {
 	received  prometheus.Counter

@@ -197,6 +197,9 @@ type LegConfig struct {
 	// Remote is where to send; it may be zero until known, as symmetric RTP
 	// latches to the real source anyway.
 	Remote netip.AddrPort
+	// SRTP, when set, makes the leg's RTP and RTCP SRTP and SRTCP; packets
+	// that fail authentication are dropped and counted, never mixed.
+	SRTP *SRTPKeys
 }
 
 func (c LegConfig) validate() (codec.Info, error) {
@@ -212,6 +215,11 @@ func (c LegConfig) validate() (codec.Info, error) {
 	}
 	if c.TelephoneEvent > 127 || (c.TelephoneEvent != 0 && c.TelephoneEvent == c.Codec.PayloadType) {
 		return codec.Info{}, fmt.Errorf("mixer: telephone-event payload type %d is invalid or clashes with the codec's", c.TelephoneEvent)
+	}
+	if c.SRTP != nil {
+		if _, err := newSRTP(c.SRTP); err != nil {
+			return codec.Info{}, err
+		}
 	}
 	if c.Codec.ClockRate != 0 && c.Codec.ClockRate != in.ClockRate {
 		return codec.Info{}, fmt.Errorf("mixer: %s runs at an RTP clock of %d, got %d", in.Name, in.ClockRate, c.Codec.ClockRate)

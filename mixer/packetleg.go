@@ -1,6 +1,7 @@
 package mixer
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -77,9 +78,16 @@ func (l *Leg) writeRTP(b []byte) error {
 	if l.tx != nil {
 		return l.tx.WriteRTP(b)
 	}
+	if l.srtp != nil {
+		if b = l.protect(b); b == nil {
+			return errSRTPProtect
+		}
+	}
 	_, err := l.rtpConn.WriteToUDPAddrPort(b, l.out.remote)
 	return err
 }
+
+var errSRTPProtect = errors.New("mixer: SRTP could not protect a packet")
 
 // inbox is a packet leg's queue between its owner's reader and the room's
 // worker: fixed slots, so steady state allocates nothing.

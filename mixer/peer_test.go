@@ -31,7 +31,12 @@ type rtpPeer struct {
 	seq  uint16
 	ts   uint32
 	ssrc uint32
-	stop chan struct{}
+	// protect and unprotect, when set, turn the peer's RTP into SRTP;
+	// unreadable arrivals are counted in badSRTP.
+	protect   func([]byte) []byte
+	unprotect func([]byte) ([]byte, error)
+	badSRTP   int
+	stop      chan struct{}
 	wg   sync.WaitGroup
 }
 
@@ -104,6 +109,9 @@ func (p *rtpPeer) sendLoop() {
 		b := p.packet()
 		p.mu.Lock()
 		dst := p.dst
+		if p.protect != nil {
+			b = p.protect(b)
+		}
 		p.mu.Unlock()
 		if _, err := p.conn.WriteToUDPAddrPort(b, dst); err != nil && !errors.Is(err, net.ErrClosed) {
 			p.t.Errorf("peer send: %v", err)
@@ -119,8 +127,17 @@ func (p *rtpPeer) recvLoop() {
 		if err != nil {
 			return
 		}
+		b := buf[:n]
+		if p.unprotect != nil {
+			if b, err = p.unprotect(b); err != nil {
+				p.mu.Lock()
+				p.badSRTP++
+				p.mu.Unlock()
+				continue
+			}
+		}
 		var pkt rtp.Packet
-		if err := pkt.Unmarshal(buf[:n]); err != nil {
+		if err := pkt.Unmarshal(b); err != nil {
 			p.t.Errorf("peer got a bad RTP packet: %v", err)
 			continue
 		}

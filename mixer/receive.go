@@ -42,6 +42,13 @@ func (l *Leg) handleRTP(b []byte, from netip.AddrPort) {
 		met.dropped[dropSource].Inc()
 		return
 	}
+	if l.srtp != nil {
+		// Authenticated before anything else reads it: a forged packet
+		// neither latches the leg nor reaches the mix.
+		if b = l.unprotect(b); b == nil {
+			return
+		}
+	}
 	p := &l.rx.pkt
 	if err := p.Unmarshal(b); err != nil {
 		met.dropped[dropMalformed].Inc()

@@ -62,6 +62,11 @@ func (l *Leg) handleRTCP(b []byte, from netip.AddrPort) {
 		l.m.met.dropped[dropRTCP].Inc()
 		return
 	}
+	if l.srtp != nil {
+		if b = l.unprotectRTCP(b); b == nil {
+			return
+		}
+	}
 	pkts, err := rtcp.Unmarshal(b)
 	if err != nil {
 		l.m.met.dropped[dropRTCP].Inc()
@@ -173,7 +178,13 @@ func (l *Leg) maybeSendRTCP(now time.Time) {
 	}
 	b[0] = 2<<6 | byte(rc)
 	binary.BigEndian.PutUint16(b[2:], uint16(n/4-1))
-	l.rtcpConn.WriteToUDPAddrPort(b[:n], dst)
+	out := b[:n]
+	if l.srtp != nil {
+		if out = l.protectRTCP(out); out == nil {
+			return
+		}
+	}
+	l.rtcpConn.WriteToUDPAddrPort(out, dst)
 }
 
 func toNTP(t time.Time) uint64 {
