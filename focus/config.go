@@ -37,7 +37,8 @@ type Config struct {
 	// room (0 = no limit); beyond them INVITEs get 503 and 486.
 	MaxCalls, MaxCallsPerRoom int
 	// InviteRate and InviteBurst bound new INVITEs per source IP (token
-	// bucket, per second); 0 = 20/s with a burst of 40.
+	// bucket, per second); 0 = 20/s with a burst of 40; a negative rate
+	// turns the limit off (a trunk or SBC sends every call from one address).
 	InviteRate  float64
 	InviteBurst int
 	// RetryAfter is what 503 answers advertise; default 30 s.

@@ -102,10 +102,10 @@ func New(cfg Config) (*Focus, error) {
 	if cfg.RetryAfter <= 0 {
 		cfg.RetryAfter = defaultRetryAfter
 	}
-	if cfg.InviteRate <= 0 {
+	if cfg.InviteRate == 0 {
 		cfg.InviteRate = 20
 	}
-	if cfg.InviteBurst <= 0 {
+	if cfg.InviteBurst <= 0 && cfg.InviteRate > 0 {
 		cfg.InviteBurst = int(2 * cfg.InviteRate)
 	}
 	if cfg.SelfMute == "" {

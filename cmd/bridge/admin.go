@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"slices"
@@ -263,6 +264,31 @@ func parseMaxCalls(v string) (int, error) {
 		return 0, fmt.Errorf("want a whole number of calls, 0 or more (0: no limit), got %q", v)
 	}
 	return n, nil
+}
+
+func parseInviteRate(v string) (float64, error) {
+	r, err := strconv.ParseFloat(v, 64)
+	if err != nil || r < 0 || math.IsInf(r, 0) || math.IsNaN(r) {
+		return 0, fmt.Errorf("want INVITEs a second, 0 or more (0: no limit), got %q", v)
+	}
+	return r, nil
+}
+
+func parseInviteBurst(v string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("want a whole number of INVITEs, 0 or more (0: no limit), got %q", v)
+	}
+	return n, nil
+}
+
+// inviteLimit turns --invite-rate and --invite-burst into focus.Config's
+// fields, where 0 means the default and a negative rate means no limit.
+func inviteLimit(rate float64, burst int) (float64, int) {
+	if rate == 0 || burst == 0 {
+		return -1, 0
+	}
+	return rate, burst
 }
 
 // nodeFull refuses a new call when the node carries --max-calls already

@@ -53,8 +53,10 @@ type Config struct {
 	ProxyCalls      bool // --route-mode proxy
 	DrainTimeout    time.Duration
 	AdminTokenFile  string
-	AdminToken      string // read from AdminTokenFile; empty: loopback only
-	MaxCalls        int    // 0: no limit
+	AdminToken      string  // read from AdminTokenFile; empty: loopback only
+	MaxCalls        int     // 0: no limit
+	InviteRate      float64 // new INVITEs a second per source address; 0: no limit
+	InviteBurst     int     // 0: no limit
 	Web             WebConfig
 
 	// ConfigFile is the YAML file the settings were read from, if any.
@@ -287,6 +289,8 @@ func validate(raw map[string]rawValue) (Config, error) {
 		{keyDrainTimeout, func(v string) (err error) { cfg.DrainTimeout, err = parsePositiveDuration(v); return }},
 		{keyAdminTokenFile, func(v string) (err error) { cfg.AdminTokenFile, cfg.AdminToken, err = readAdminToken(v); return }},
 		{keyMaxCalls, func(v string) (err error) { cfg.MaxCalls, err = parseMaxCalls(v); return }},
+		{keyInviteRate, func(v string) (err error) { cfg.InviteRate, err = parseInviteRate(v); return }},
+		{keyInviteBurst, func(v string) (err error) { cfg.InviteBurst, err = parseInviteBurst(v); return }},
 		{keyWebListen, func(v string) (err error) { cfg.Web.Listen, err = parseOptionalHostPort(v); return }},
 		{keyWebCert, func(v string) (err error) {
 			cfg.Web.Cert, err = webTLSFile(v, cfg.Web.Listen, raw[keyWebKey].value, keyWebKey)

@@ -140,6 +140,8 @@ func effectiveSettings(cfg Config) [][2]string {
 		{keyDrainTimeout, cfg.DrainTimeout.String()},
 		{keyAdminTokenFile, cfg.AdminTokenFile},
 		{keyMaxCalls, strconv.Itoa(cfg.MaxCalls)},
+		{keyInviteRate, strconv.FormatFloat(cfg.InviteRate, 'g', -1, 64)},
+		{keyInviteBurst, strconv.Itoa(cfg.InviteBurst)},
 	}
 }
 

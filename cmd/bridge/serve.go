@@ -146,6 +146,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Logger:     log.With("part", "focus"),
 		Metrics:    registry,
 	}
+	focusCfg.InviteRate, focusCfg.InviteBurst = inviteLimit(cfg.InviteRate, cfg.InviteBurst)
 	admit := func(ctx context.Context, call focus.CallFacts) focus.Admission {
 		if draining.Load() && cl == nil && !call.DialOut {
 			return focus.Admission{Verdict: focus.NodeFull, Reason: "Service Unavailable (draining)"}

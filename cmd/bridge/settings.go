@@ -63,6 +63,8 @@ const (
 	keyDrainTimeout   = "drain-timeout"
 	keyAdminTokenFile = "admin-token-file"
 	keyMaxCalls       = "max-calls"
+	keyInviteRate     = "invite-rate"
+	keyInviteBurst    = "invite-burst"
 	keyWebListen      = "web-listen"
 	keyWebCert        = "web-cert"
 	keyWebKey         = "web-key"
@@ -97,6 +99,8 @@ var settings = []setting{
 	{keyHTTPListen, "address of the ops HTTP server (/healthz, /readyz, /metrics, the admin API /api/v1/ and the dashboard at /)", constant("127.0.0.1:8080")},
 	{keyAdminTokenFile, "file holding the bearer token of the admin API (/api/v1/ on the ops server, used by the dashboard and `bridge rooms`); empty: the API answers only on loopback", constant("")},
 	{keyMaxCalls, "most calls this node carries at once; a call over it gets 503 with the reason (0: no limit)", constant("0")},
+	{keyInviteRate, "new INVITEs a second one source address may send (token bucket), beyond which it gets 503; raise it behind a trunk or SBC, which sends every call from one address (0: no limit)", constant("20")},
+	{keyInviteBurst, "how many new INVITEs one source address may send at once before --invite-rate paces it (0: no limit)", constant("40")},
 	{keyWebListen, "address of the public web server where chat users join the audio from their browser (/join/<room>); empty turns browser join off", constant("")},
 	{keyWebCert, "PEM certificate (chain) file: the web server then speaks HTTPS, which browsers require for the microphone anywhere but on loopback", constant("")},
 	{keyWebKey, "PEM private key file for --web-cert", constant("")},
