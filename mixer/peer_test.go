@@ -37,7 +37,7 @@ type rtpPeer struct {
 	unprotect func([]byte) ([]byte, error)
 	badSRTP   int
 	stop      chan struct{}
-	wg   sync.WaitGroup
+	wg        sync.WaitGroup
 }
 
 func newRTPPeer(t testing.TB) *rtpPeer {
