@@ -112,76 +112,138 @@ async function dial(room, input) {
   }
 }
 
-function participantRow(room, p) {
-  const talking = p.talking;
-  const status = [p.muted ? "muted" : "", p.held ? "on hold" : "", talking ? "talking" : ""].filter(Boolean).join(", ");
-  const secure = (p.legs || []).map((l) => l.security);
-  return el("tr", { "data-nick": p.nick, "data-faces": p.faces.join(" "), "data-talking": talking, "data-muted": p.muted, "data-role": p.role },
-    el("td", { class: "nick" }, p.nick),
-    el("td", { class: "faces" }, ...p.faces.map((f) => el("span", { class: "face " + f }, f))),
-    el("td", {}, p.role + (p.affiliation !== "none" ? ` (${p.affiliation})` : "")),
-    el("td", { class: "talk" }, status || "—"),
-    el("td", {}, secure.length ? secure.join(", ") : "—"),
-    el("td", {}, p.jid || ""),
-    el("td", { class: "actions" },
-      p.role === "visitor"
-        ? el("button", { "data-action": "unmute", onclick: () => act(room.name, p.nick, "unmute") }, "Unmute")
-        : el("button", { "data-action": "mute", onclick: () => act(room.name, p.nick, "mute") }, "Mute"),
-      el("button", { "data-action": "kick", onclick: () => act(room.name, p.nick, "kick") }, "Kick"),
-      el("button", { "data-action": "ban", disabled: !p.jid, title: p.jid ? "" : "an anonymous phone has no JID to ban",
-        onclick: () => act(room.name, p.nick, "ban") }, "Ban")));
+// The page is updated in place: a room's section, its controls and each
+// participant's row are made once and then changed, so what a person is
+// clicking or typing in is never swapped out under them by a live update.
+
+// setText changes an element's text only when it differs.
+function setText(e, text) {
+  if (e.textContent !== text) e.textContent = text;
 }
 
-function roomSection(room) {
-  const meta = [
+function participantRow(roomName, nick) {
+  const tr = el("tr", { "data-nick": nick });
+  const cell = () => el("td");
+  tr.cells_ = { nick: el("td", { class: "nick" }, nick), faces: el("td", { class: "faces" }), role: cell(),
+    status: el("td", { class: "talk" }), security: cell(), jid: cell() };
+  const voice = el("button", { onclick: () => act(roomName, nick, voice.dataset.action) });
+  const ban = el("button", { "data-action": "ban", onclick: () => act(roomName, nick, "ban") }, "Ban");
+  tr.voice_ = voice;
+  tr.ban_ = ban;
+  tr.append(...Object.values(tr.cells_), el("td", { class: "actions" }, voice,
+    el("button", { "data-action": "kick", onclick: () => act(roomName, nick, "kick") }, "Kick"), ban));
+  return tr;
+}
+
+function updateRow(tr, p) {
+  const d = tr.dataset;
+  d.faces = p.faces.join(" ");
+  d.talking = p.talking;
+  d.muted = p.muted;
+  d.role = p.role;
+  const c = tr.cells_;
+  if (c.faces.dataset.faces !== d.faces) {
+    c.faces.dataset.faces = d.faces;
+    c.faces.replaceChildren(...p.faces.map((f) => el("span", { class: "face " + f }, f)));
+  }
+  setText(c.role, p.role + (p.affiliation !== "none" ? ` (${p.affiliation})` : ""));
+  setText(c.status, [p.muted ? "muted" : "", p.held ? "on hold" : "", p.talking ? "talking" : ""].filter(Boolean).join(", ") || "—");
+  const secure = (p.legs || []).map((l) => l.security);
+  setText(c.security, secure.length ? secure.join(", ") : "—");
+  setText(c.jid, p.jid || "");
+  const voice = p.role === "visitor" ? "unmute" : "mute";
+  tr.voice_.dataset.action = voice;
+  setText(tr.voice_, voice === "mute" ? "Mute" : "Unmute");
+  tr.ban_.disabled = !p.jid;
+  tr.ban_.title = p.jid ? "" : "an anonymous phone has no JID to ban";
+}
+
+function pendingRow(l) {
+  return el("tr", { "data-call": l.call_id }, el("td", { class: "nick" }, "(" + (l.ringing ? "ringing" : l.state) + ")"),
+    el("td", {}, el("span", { class: "face " + l.kind }, l.kind)), el("td"), el("td"), el("td", {}, l.security), el("td"), el("td"));
+}
+
+// roomView makes a room's section with its controls, once.
+function roomView(name) {
+  const meta = el("span", { class: "meta" });
+  const limit = el("input", { type: "number", min: 0, "data-field": "limit " + name, title: "most participants, chat and phones together (0: no limit)" });
+  const target = el("input", { type: "text", placeholder: "sip:…", "data-field": "dial " + name, title: "call a phone into the room" });
+  const subject = el("p", { class: "subject" });
+  const tbody = el("tbody");
+  const section = el("section", { class: "room", "data-room": name },
+    el("h2", {}, name, meta,
+      el("button", { "data-action": "end", onclick: () => act(name, null, "end") }, "End room"),
+      el("span", { class: "control" }, "max ", limit, el("button", { "data-action": "limit", onclick: () => setLimit(name, limit) }, "Set")),
+      el("span", { class: "control" }, target, el("button", { "data-action": "dial", onclick: () => dial(name, target) }, "Dial"))),
+    subject,
+    el("table", {},
+      el("thead", {}, el("tr", {}, ...["Nick", "Faces", "Role", "Status", "Security", "JID", ""].map((h) => el("th", {}, h)))),
+      tbody));
+  return { section, meta, limit, subject, tbody, rows: new Map() };
+}
+
+function updateRoom(v, room) {
+  const d = v.section.dataset;
+  d.node = room.node || "";
+  d.security = room.security || "";
+  setText(v.meta, [
     room.node ? `node ${room.node}${room.remote ? " (remote)" : ""}` : "no calls",
     room.security ? `security ${room.security}` : "",
     room.limits.max_participants ? `max ${room.limits.max_participants}` : "",
     room.moderated ? "moderated" : "", room.members_only ? "members only" : "", room.password_protected ? "PIN" : "",
-  ].filter(Boolean).join(" · ");
-  const rows = room.participants.map((p) => participantRow(room, p));
-  for (const l of room.pending_legs || []) {
-    rows.push(el("tr", { "data-call": l.call_id }, el("td", { class: "nick" }, "(" + (l.ringing ? "ringing" : l.state) + ")"),
-      el("td", {}, el("span", { class: "face " + l.kind }, l.kind)), el("td", {}), el("td", {}), el("td", {}, l.security), el("td", {}), el("td", {})));
+  ].filter(Boolean).join(" · "));
+  v.meta.className = "meta sec-" + (room.security || "none");
+  // The limit field follows the room unless the operator is editing it.
+  const max = String(room.limits.max_participants);
+  if (v.limit.dataset.server !== max && document.activeElement !== v.limit) {
+    v.limit.value = max;
+    v.limit.dataset.server = max;
   }
-  return el("section", { class: "room", "data-room": room.name, "data-node": room.node || "", "data-security": room.security || "" },
-    el("h2", {}, room.name, el("span", { class: "meta sec-" + (room.security || "none") }, meta),
-      el("button", { "data-action": "end", onclick: () => act(room.name, null, "end") }, "End room"),
-      limitControl(room), dialControl(room)),
-    room.subject ? el("p", {}, room.subject) : "",
-    el("table", {},
-      el("thead", {}, el("tr", {}, ...["Nick", "Faces", "Role", "Status", "Security", "JID", ""].map((h) => el("th", {}, h)))),
-      el("tbody", {}, ...rows)));
-}
-
-// The room's controls; each input has a data-field naming it, so a redraw
-// can give back what is being typed.
-function limitControl(room) {
-  const input = el("input", { type: "number", min: 0, value: room.limits.max_participants, "data-field": "limit " + room.name,
-    title: "most participants, chat and phones together (0: no limit)" });
-  return el("span", { class: "control" }, "max ", input,
-    el("button", { "data-action": "limit", onclick: () => setLimit(room.name, input) }, "Set"));
-}
-
-function dialControl(room) {
-  const input = el("input", { type: "text", placeholder: "sip:…", "data-field": "dial " + room.name, title: "call a phone into the room" });
-  return el("span", { class: "control" }, input,
-    el("button", { "data-action": "dial", onclick: () => dial(room.name, input) }, "Dial"));
-}
-
-// render redraws the rooms; an input being typed in keeps its value and
-// focus, and the others what was typed in them.
-function render(rooms) {
-  const typed = new Map([...roomsEl.querySelectorAll("input[data-field]")].map((i) => [i.dataset.field, i.value]));
-  const focused = document.activeElement?.dataset?.field;
-  roomsEl.dataset.count = rooms.length;
-  roomsEl.replaceChildren(...(rooms.length ? rooms.map(roomSection) : [el("p", { class: "empty" }, "No rooms yet.")]));
-  for (const input of roomsEl.querySelectorAll("input[data-field]")) {
-    if (typed.has(input.dataset.field) && (input.dataset.field === focused || input.type === "text")) {
-      input.value = typed.get(input.dataset.field);
+  setText(v.subject, room.subject || "");
+  const order = [];
+  const seen = new Set();
+  for (const p of room.participants) {
+    seen.add(p.nick);
+    let tr = v.rows.get(p.nick);
+    if (!tr) v.rows.set(p.nick, (tr = participantRow(room.name, p.nick)));
+    updateRow(tr, p);
+    order.push(tr);
+  }
+  for (const [nick, tr] of v.rows) {
+    if (!seen.has(nick)) {
+      tr.remove();
+      v.rows.delete(nick);
     }
-    if (input.dataset.field === focused) input.focus();
   }
+  const pending = (room.pending_legs || []).map(pendingRow);
+  for (const tr of v.tbody.querySelectorAll("tr[data-call]")) tr.remove();
+  order.push(...pending);
+  // Put rows in order, moving only those out of place.
+  order.forEach((tr, i) => {
+    if (v.tbody.children[i] !== tr) v.tbody.insertBefore(tr, v.tbody.children[i] || null);
+  });
+}
+
+const views = new Map(); // room name -> its section's parts
+
+function render(rooms) {
+  roomsEl.dataset.count = rooms.length;
+  const seen = new Set(rooms.map((r) => r.name));
+  for (const [name, v] of views) {
+    if (!seen.has(name)) {
+      v.section.remove();
+      views.delete(name);
+    }
+  }
+  const empty = roomsEl.querySelector(".empty");
+  if (rooms.length && empty) empty.remove();
+  if (!rooms.length && !empty) roomsEl.append(el("p", { class: "empty" }, "No rooms yet."));
+  rooms.forEach((room, i) => {
+    let v = views.get(room.name);
+    if (!v) views.set(room.name, (v = roomView(room.name)));
+    updateRoom(v, room);
+    if (roomsEl.children[i] !== v.section) roomsEl.insertBefore(v.section, roomsEl.children[i] || null);
+  });
 }
 
 function setLive(on, text) {
