@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"cusax.dev/bridge/focus"
+	"cusax.dev/bridge/internal/testpeer"
 	"github.com/emiago/sipgo/sip"
 )
 
@@ -148,6 +149,7 @@ func callIDs(raw []byte) []string {
 // what the RFC expects of an endpoint, and then checks that the focus
 // still answers a valid OPTIONS.
 func TestRFC4475Torture(t *testing.T) {
+	testpeer.Integration(t)
 	files, _ := filepath.Glob(filepath.Join("testdata", "rfc4475", "*.dat"))
 	if len(files) != 49 || len(tortureRows) != 49 {
 		t.Fatalf("%d files and %d rows, want the 49 messages of RFC 4475 section 3", len(files), len(tortureRows))
@@ -232,6 +234,15 @@ func checkTorture(t *testing.T, f *focus.Focus, link tortureLink, row tortureRow
 	for i, res := range got {
 		if res.StatusCode != want.codes[i] {
 			t.Fatalf("answered %s, want %v (RFC 4475 %s: %s)", codes(got), want.codes, row.section, row.rfc)
+		}
+	}
+	for _, res := range got {
+		// A response's Via equals the request's (RFC 3261 8.2.6.2): the
+		// branch the focus makes up for RFC 2543 requests stays inside.
+		if via := res.Via(); via != nil {
+			if b, _ := via.Params.Get("branch"); strings.Contains(b, "cx2543") {
+				t.Errorf("%d carries the made-up branch %s", res.StatusCode, b)
+			}
 		}
 	}
 	if want.header != "" && got[0].GetHeader(want.header) == nil {
