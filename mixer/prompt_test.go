@@ -179,9 +179,11 @@ func TestPromptTickDoesNotAllocate(t *testing.T) {
 	}
 }
 
-// BenchmarkMixPrompts is BenchmarkMix with a prompt playing to every tenth
-// leg (prompts=10%) next to the same room without (prompts=none): what
-// playing prompts costs the tick. One op is one 20 ms frame for the room.
+// BenchmarkMixPrompts measures what playing prompts costs the tick: two
+// rooms like BenchmarkMix's, one plain and one with a prompt playing to
+// every tenth leg, ticked alternately in the same loop (each first every
+// other time) so the shared machine's load falls on both alike. It reports each room's time per
+// participant-frame and their ratio; one op is one 20 ms frame of each.
 func BenchmarkMixPrompts(b *testing.B) {
 	long, err := prompt.New("long", codec.SampleRate, testpeer.Tone(promptHz, codec.SampleRate, 25*codec.SampleRate, 0.2))
 	if err != nil {
@@ -193,43 +195,43 @@ func BenchmarkMixPrompts(b *testing.B) {
 		n     int
 	}{{codec.PCMU, 100}, {codec.PCMU, 1000}, {codec.G722, 100}, {codec.Opus, 100}}
 	for _, c := range cases {
-		for _, share := range []int{0, 10} {
-			label := "none"
-			if share > 0 {
-				label = fmt.Sprintf("%d%%", share)
+		b.Run(fmt.Sprintf("codec=%s/participants=%d", lower(c.codec), c.n), func(b *testing.B) {
+			plain, prompted := newBenchRoom(b, c.codec, c.n, true), newBenchRoom(b, c.codec, c.n, true)
+			prompted.m.cfg.Prompts = set
+			var playing []<-chan struct{}
+			for i := 0; i < c.n; i += 10 {
+				playing = append(playing, nil)
 			}
-			b.Run(fmt.Sprintf("codec=%s/participants=%d/prompts=%s", lower(c.codec), c.n, label), func(b *testing.B) {
-				br := newBenchRoom(b, c.codec, c.n, true)
-				br.m.cfg.Prompts = set
-				var playing []<-chan struct{}
-				var who []*Leg
-				if share > 0 {
-					for i := 0; i < c.n; i += 100 / share {
-						who = append(who, br.legs[i])
-						playing = append(playing, nil)
+			replay := func() {
+				for i := range playing {
+					if playing[i] == nil || closed(playing[i]) {
+						playing[i], _ = prompted.legs[10*i].Play("long")
 					}
 				}
-				replay := func() {
-					for i, l := range who {
-						if playing[i] == nil || closed(playing[i]) {
-							playing[i], _ = l.Play("long")
-						}
-					}
-				}
-				now := time.Now()
-				k := benchWarmup
-				deliver := func(i int, pkt []byte) { br.legs[i].handleRTP(pkt, br.srcs[i]) }
-				replay()
-				b.ReportAllocs()
-				b.ResetTimer()
-				for b.Loop() {
-					br.feed(k, deliver)
+			}
+			replay()
+			now := time.Now()
+			k := benchWarmup
+			var spent [2]time.Duration
+			rooms := [2]*benchRoom{plain, prompted}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				for o := range 2 {
+					j := (o + k) % 2 // each room goes first every other op
+					br := rooms[j]
+					t0 := time.Now()
+					br.feed(k, func(i int, pkt []byte) { br.legs[i].handleRTP(pkt, br.srcs[i]) })
 					br.r.tick(now)
-					replay()
-					k++
+					spent[j] += time.Since(t0)
 				}
-				reportPerParticipant(b, c.n)
-			})
-		}
+				replay()
+				k++
+			}
+			per := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / float64(b.N) / float64(c.n) }
+			b.ReportMetric(per(spent[0]), "ns/participant-frame-plain")
+			b.ReportMetric(per(spent[1]), "ns/participant-frame-prompts")
+			b.ReportMetric(float64(spent[1])/float64(spent[0]), "prompts/plain")
+		})
 	}
 }
