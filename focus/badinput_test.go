@@ -13,6 +13,9 @@ import (
 	"github.com/pion/sdp/v3"
 )
 
+// sdesKey is a well-formed SDES inline key (30 bytes, base64).
+const sdesKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNk"
+
 func TestInviteRefusals(t *testing.T) {
 	admit := func(_ context.Context, c focus.CallFacts) focus.Admission {
 		switch c.Room {
@@ -45,7 +48,10 @@ func TestInviteRefusals(t *testing.T) {
 		{"bad room name", "no%20such", "", good, 404, "", ""},
 		{"no audio", "r", "", strings.Replace(good, "m=audio 40000 RTP/AVP 0", "m=video 40000 RTP/AVP 96\na=rtpmap:96 VP8/90000", 1), 488, "Warning", "304"},
 		{"no common codec", "r", "", offer(40000, "3 18"), 488, "Warning", "PCMU"},
-		{"SRTP only", "r", "", strings.Replace(good, "RTP/AVP", "RTP/SAVP", 1), 488, "Warning", "302"},
+		{"SRTP without a key", "r", "", strings.Replace(good, "RTP/AVP", "RTP/SAVP", 1), 488, "Warning", "302"},
+		{"SDES keys over UDP", "r", "", strings.Replace(good, "RTP/AVP 0", "RTP/SAVP 0\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"+sdesKey, 1), 488, "Warning", "over TLS only"},
+		{"SDES key of the wrong length", "r", "", strings.Replace(good, "RTP/AVP 0", "RTP/SAVP 0\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:QUJD", 1), 488, "Warning", "30"},
+		{"unknown SRTP suite", "r", "", strings.Replace(good, "RTP/AVP 0", "RTP/SAVP 0\na=crypto:1 F8_128_HMAC_SHA1_80 inline:"+sdesKey, 1), 488, "Warning", "not supported"},
 		{"IPv6 offer", "r", "", strings.Replace(good, "IN IP4 127.0.0.1\nt", "IN IP6 ::1\nt", 1), 488, "Warning", "301"},
 		{"hostname in c=", "r", "", strings.Replace(good, "IN IP4 127.0.0.1\nt", "IN IP4 phone.example\nt", 1), 488, "Warning", "301"},
 		{"absurd port", "r", "", offer(70000, "0"), 488, "Warning", ""},

@@ -60,6 +60,9 @@ type Config struct {
 	// watchers from refreshing in a tight loop; tests lower it to watch
 	// subscriptions expire. Values above SubscribeExpires are capped to it.
 	SubscribeMinExpires time.Duration
+	// MediaEncryption is the node's policy: EncryptionOptional (default),
+	// EncryptionRequired or EncryptionOff (--media-encryption).
+	MediaEncryption string
 	// SelfMute is the DTMF sequence that toggles a caller's own mute;
 	// default "*6", "-" turns it off.
 	SelfMute string
@@ -98,6 +101,9 @@ type CallFacts struct {
 	// Secure is true when the INVITE came over TLS: a caller sent to
 	// another node must be sent to its TLS listener, never downgraded.
 	Secure bool
+	// Media is the media security the offer negotiated: MediaSRTP or
+	// MediaPlain (an offerless INVITE is answered with plain RTP).
+	Media string
 	// DialOut is true for legs the focus called itself.
 	DialOut bool
 	// Proxied is true when the INVITE carries ProxiedHeader: another
@@ -144,6 +150,9 @@ const (
 	// or media is made here. An owner that does not answer gives the
 	// caller 503 with Retry-After; Max-Forwards 0 gives 483.
 	Proxy
+	// NeedsEncryption refuses a plain-RTP call to a room that takes
+	// encrypted media only: 488 Not Acceptable Here.
+	NeedsEncryption
 )
 
 // Admission is what Admit returns.

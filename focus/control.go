@@ -17,6 +17,10 @@ type LegInfo struct {
 	SelfMuted bool   // muted by the caller's own DTMF
 	Since     time.Time
 	MediaID   uint64 // the media engine's leg ID
+	// Secure is true when the call's signalling came over TLS; Media is
+	// MediaSRTP or MediaPlain (RFC 7081 section 7: both faces show them).
+	Secure bool
+	Media  string
 }
 
 // Legs lists the calls of a room ("" = every room), oldest first.
@@ -39,7 +43,7 @@ func (f *Focus) Legs(roomName string) []LegInfo {
 	for _, l := range legs {
 		l.mu.Lock()
 		li := LegInfo{CallID: l.callID, Room: l.room, Call: l.facts, State: l.state.String(),
-			Muted: l.focusMute, SelfMuted: l.selfMute, Since: l.created}
+			Muted: l.focusMute, SelfMuted: l.selfMute, Since: l.created, Secure: l.facts.Secure, Media: l.neg.media()}
 		if l.media != nil {
 			li.MediaID = l.media.ID()
 		}

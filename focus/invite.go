@@ -46,6 +46,7 @@ func (f *Focus) answerInvite(req *sip.Request, tx sip.ServerTransaction) (int, s
 		f.checkSessionTimer,
 		f.checkCodecs,
 		f.checkOffer,
+		f.checkMediaSecurity,
 		f.checkOpen,
 	} {
 		if code, reason, hdrs := check(c); code != 0 {
@@ -54,6 +55,7 @@ func (f *Focus) answerInvite(req *sip.Request, tx sip.ServerTransaction) (int, s
 	}
 	c.facts = callFacts(req, c.name, c.token)
 	c.facts.Proxied = c.proxied
+	c.facts.Media = c.neg.media()
 
 	adm := f.admission(c.facts)
 	switch {
@@ -238,7 +240,7 @@ func (f *Focus) inviteLeg(c *incomingCall, adm Admission) *leg {
 // attachMedia gives l a media leg and a place in its room, or the refusal
 // when either is not to be had.
 func (f *Focus) attachMedia(c *incomingCall, l *leg) (int, string, []sip.Header) {
-	mcfg := MediaLegConfig{Room: c.name, Codec: c.neg.Codec, TelephoneEvent: c.neg.TelephoneEvent, Remote: c.neg.Remote}
+	mcfg := MediaLegConfig{Room: c.name, Codec: c.neg.Codec, TelephoneEvent: c.neg.TelephoneEvent, Remote: c.neg.Remote, SRTP: c.neg.srtpKeys()}
 	if c.offer == nil {
 		mcfg.Codec = c.codecs[0]
 	}
@@ -476,6 +478,9 @@ func (f *Focus) verdictResponse(req *sip.Request, a Admission) (int, string, []s
 		return sip.StatusServiceUnavailable, pick("Node Full"), []sip.Header{f.retryAfter(a.RetryAfter)}
 	case RoomClosing:
 		return sip.StatusTemporarilyUnavailable, pick("Room Closing"), nil
+	case NeedsEncryption:
+		return sip.StatusNotAcceptableHere, pick("Not Acceptable Here (encrypted media only)"),
+			[]sip.Header{sip.NewHeader("Warning", fmt.Sprintf(`%d %s "%s"`, warnTransport, f.hostname(f.Addr()), "this room takes RTP/SAVP with SDES keys over TLS only"))}
 	case Moved:
 		c, code, reason, hdrs := f.ownerContact(req, a, "moved")
 		if code != 0 {

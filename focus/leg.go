@@ -139,6 +139,8 @@ type legView struct {
 	Contact   string
 	FromTag   string
 	ToTag     string
+	Secure    bool   // signalling over TLS
+	Media     string // MediaSRTP or MediaPlain
 }
 
 func (l *leg) view() legView {
@@ -146,7 +148,7 @@ func (l *leg) view() legView {
 	defer l.mu.Unlock()
 	v := legView{CallID: l.callID, Entity: l.facts.From, Display: l.display, State: l.state,
 		FocusMute: l.focusMute, SelfMute: l.selfMute, DialOut: l.dialOut, Reason: l.reason,
-		Joined: l.created, Direction: l.neg.Direction}
+		Joined: l.created, Direction: l.neg.Direction, Secure: l.facts.Secure, Media: l.neg.media()}
 	if d := l.dlg; d != nil {
 		d.mu.Lock()
 		if !l.dialOut {

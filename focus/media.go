@@ -18,6 +18,7 @@ type MediaLegConfig struct {
 	Codec          Codec
 	TelephoneEvent uint8          // RFC 4733 payload type; 0 = none
 	Remote         netip.AddrPort // zero until known
+	SRTP           *SRTPKeys      // nil: plain RTP
 }
 
 // Media is what the focus needs from the media engine: the codecs it mixes,

@@ -33,8 +33,12 @@ type mixerLeg struct{ *mixer.Leg }
 func (ml mixerLeg) Update(cfg MediaLegConfig) error { return ml.Leg.Update(toMixer(cfg)) }
 
 func toMixer(cfg MediaLegConfig) mixer.LegConfig {
-	return mixer.LegConfig{Room: cfg.Room, Codec: mixer.CodecSpec(cfg.Codec),
+	lc := mixer.LegConfig{Room: cfg.Room, Codec: mixer.CodecSpec(cfg.Codec),
 		TelephoneEvent: cfg.TelephoneEvent, Remote: cfg.Remote}
+	if k := cfg.SRTP; k != nil {
+		lc.SRTP = &mixer.SRTPKeys{Suite: k.Suite, Local: k.Local, Remote: k.Remote}
+	}
+	return lc
 }
 
 // MixerEvents returns the function to put in mixer.Config.OnEvent (or to

@@ -147,12 +147,15 @@ func (l *leg) modify(offer *sdp.SessionDescription) ([]byte, error) {
 		return nil, err
 	}
 	l.mu.Lock()
-	m := l.media
+	m, prev := l.media, l.neg
 	l.mu.Unlock()
 	if m == nil {
 		return nil, fmt.Errorf("leg %s has no media", l.callID)
 	}
-	if err := m.Update(MediaLegConfig{Room: l.room, Codec: n.Codec, TelephoneEvent: n.TelephoneEvent, Remote: n.Remote}); err != nil {
+	if err := l.rekey(&n, prev); err != nil {
+		return nil, err
+	}
+	if err := m.Update(MediaLegConfig{Room: l.room, Codec: n.Codec, TelephoneEvent: n.TelephoneEvent, Remote: n.Remote, SRTP: n.srtpKeys()}); err != nil {
 		return nil, &sdpError{warnMisc, "media update failed: " + err.Error()}
 	}
 	m.SetHold(n.Direction.held())

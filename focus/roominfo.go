@@ -293,6 +293,11 @@ func endpointOf(v legView) confinfo.Endpoint {
 	}
 	ep := confinfo.AudioEndpoint(l)
 	ep.JoiningInfo = &confinfo.Execution{When: v.Joined.UTC().Format(time.RFC3339)}
+	signalling := "plain"
+	if v.Secure {
+		signalling = "tls"
+	}
+	ep.Media[0].Ext = append(ep.Media[0].Ext, confinfo.Security(signalling, v.Media))
 	return ep
 }
 

@@ -74,6 +74,10 @@ type negotiated struct {
 	Remote         netip.AddrPort // zero when the peer gave 0.0.0.0 or no address
 	Direction      Direction      // the peer's direction as offered
 	audioIndex     int            // which m= line is the accepted audio stream
+	// Crypto is the peer's SDES line of an RTP/SAVP stream (nil: plain
+	// RTP) and LocalKey the focus's own key for it.
+	Crypto   *sdesCrypto
+	LocalKey []byte
 }
 
 // parseSDP unmarshals an SDP body, turning a parser panic into an error so
@@ -189,14 +193,18 @@ func connection(sd *sdp.SessionDescription, md *sdp.MediaDescription) *sdp.Conne
 	return sd.ConnectionInformation
 }
 
-// isAudioRTP reports whether an m= line is plain RTP/AVP audio, the only
-// kind the mixer takes.
+// isAudioRTP reports whether an m= line is RTP/AVP or RTP/SAVP (SDES-SRTP)
+// audio, the kinds the mixer takes.
 func isAudioRTP(md *sdp.MediaDescription) bool {
 	if !strings.EqualFold(md.MediaName.Media, "audio") {
 		return false
 	}
 	proto := strings.Join(md.MediaName.Protos, "/")
-	return strings.EqualFold(proto, "RTP/AVP")
+	return strings.EqualFold(proto, "RTP/AVP") || isSAVP(md)
+}
+
+func isSAVP(md *sdp.MediaDescription) bool {
+	return strings.EqualFold(strings.Join(md.MediaName.Protos, "/"), "RTP/SAVP")
 }
 
 // negotiate picks the audio stream, codec and telephone-event payload type
@@ -232,8 +240,18 @@ func negotiate(sd *sdp.SessionDescription, supported []Codec, local netip.Addr) 
 			continue
 		}
 		sawFamily = true
-		offered := mediaCodecs(md)
 		n := negotiated{Direction: direction(sd, md), Remote: remote, audioIndex: i}
+		if isSAVP(md) {
+			c, serr := chooseCrypto(md)
+			if serr != nil {
+				if firstErr == nil {
+					firstErr = serr
+				}
+				continue
+			}
+			n.Crypto = c
+		}
+		offered := mediaCodecs(md)
 		found := false
 		for _, want := range supported {
 			for _, o := range offered {
@@ -265,9 +283,9 @@ func negotiate(sd *sdp.SessionDescription, supported []Codec, local netip.Addr) 
 	case firstErr != nil && (sawFamily || firstErr.Warning != warnMediaFormat):
 		return negotiated{}, firstErr
 	case !sawAudio:
-		return negotiated{}, &sdpError{warnMediaType, "media type not available: only audio (RTP/AVP: " + codecList(supported) + ") is supported"}
+		return negotiated{}, &sdpError{warnMediaType, "media type not available: only audio (RTP/AVP or RTP/SAVP: " + codecList(supported) + ") is supported"}
 	case !sawAVP:
-		return negotiated{}, &sdpError{warnTransport, "incompatible transport protocol: only RTP/AVP is supported"}
+		return negotiated{}, &sdpError{warnTransport, "incompatible transport protocol: only RTP/AVP and RTP/SAVP (SDES) are supported"}
 	}
 	return negotiated{}, &sdpError{warnMisc, "no acceptable audio stream"}
 }
@@ -364,7 +382,11 @@ func buildAnswer(offer *sdp.SessionDescription, n negotiated, local netip.AddrPo
 			})
 			continue
 		}
-		ans.MediaDescriptions = append(ans.MediaDescriptions, audioMedia(local.Port(), []Codec{n.Codec}, n.TelephoneEvent, n.Direction.answer()))
+		md := audioMedia(local.Port(), []Codec{n.Codec}, n.TelephoneEvent, n.Direction.answer())
+		if n.Crypto != nil {
+			withCrypto(md, n.Crypto, n.LocalKey)
+		}
+		ans.MediaDescriptions = append(ans.MediaDescriptions, md)
 	}
 	return ans.Marshal()
 }

@@ -19,6 +19,9 @@ type WebLeg struct {
 	Muted       bool // by a moderator
 	SelfMuted   bool
 	Joined      time.Time
+	// Signalling (https or http) and Media (dtls-srtp) are the leg's
+	// security level, shown as for phones.
+	Signalling, Media string
 }
 
 // webEndpointPrefix makes a browser leg's endpoint entity: a URN, since the
@@ -50,5 +53,6 @@ func webEndpoint(w WebLeg) confinfo.Endpoint {
 	}
 	ep := confinfo.AudioEndpoint(l)
 	ep.JoiningInfo = &confinfo.Execution{When: w.Joined.UTC().Format(time.RFC3339)}
+	ep.Media[0].Ext = append(ep.Media[0].Ext, confinfo.Security(w.Signalling, w.Media))
 	return ep
 }

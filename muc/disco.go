@@ -73,6 +73,7 @@ func (s *Service) roomInfo(r *room) *element {
 	}
 	if u := s.audioURI(r); u != "" {
 		fields = append(fields, formField{v: FieldAudioVideoURI, typ: "text-single", label: "Audio conference", values: []string{u}})
+		fields = append(fields, formField{v: FieldMediaSecurity, typ: "text-single", label: "Audio encryption", values: []string{s.mediaSecurity(r)}})
 	}
 	q.add(formElem("result", nsRoomInfo, fields))
 	return q
@@ -91,4 +92,35 @@ func phoneLegDisco(q *element) *element {
 		}
 	}
 	return out
+}
+
+// mediaSecurity summarises how the room's audio legs are protected, from
+// the security level each leg's <phone/> carries (set by sync): every leg
+// encrypted, some, none, or no legs at all. Call with s.mu held.
+func (s *Service) mediaSecurity(r *room) string {
+	var legs, encrypted int
+	for _, o := range r.occ {
+		media := ""
+		switch {
+		case o.phone != nil:
+			media = o.phone.Media
+		case o.inAudio != nil:
+			media = o.inAudio.attr("media")
+		default:
+			continue
+		}
+		legs++
+		if media != "" && media != "rtp" {
+			encrypted++
+		}
+	}
+	switch {
+	case legs == 0:
+		return "none"
+	case encrypted == legs:
+		return "encrypted"
+	case encrypted == 0:
+		return "unencrypted"
+	}
+	return "mixed"
 }

@@ -34,4 +34,11 @@ const (
 	// field carrying the room's SIP conference URI, as RFC 7081 section 4
 	// asks. No XEP registers a name for it; this is the one the project uses.
 	FieldAudioVideoURI = "audio-video-uri"
+	// FieldEncryptedMedia is the room configuration field (boolean) that
+	// makes the audio face take encrypted media only (RFC 7081 section 7).
+	FieldEncryptedMedia = "cusax#encrypted_media_only"
+	// FieldMediaSecurity is the muc#roominfo field summarising the audio
+	// legs' protection: "encrypted" (every leg), "mixed", "unencrypted"
+	// (none) or "none" (no legs).
+	FieldMediaSecurity = "cusax#media_security"
 )

@@ -16,6 +16,10 @@ type PhonePresence struct {
 	// Via names the kind of leg when it is not a phone: "browser" for a
 	// WebRTC leg; it travels as the via attribute.
 	Via string
+	// Signalling (tls, plain, https, http) and Media (srtp, dtls-srtp,
+	// rtp) are the leg's security level (RFC 7081 section 7), as the
+	// signalling and media attributes.
+	Signalling, Media string
 }
 
 func (p *PhonePresence) elements() []*element {
@@ -34,8 +38,10 @@ func (p *PhonePresence) elements() []*element {
 // as attributes, present only when true.
 func (p *PhonePresence) phoneElement() *element {
 	ph := newElem(NSBridge, "phone")
-	if p.Via != "" {
-		ph.setAttr("via", p.Via)
+	for _, kv := range [][2]string{{"via", p.Via}, {"signalling", p.Signalling}, {"media", p.Media}} {
+		if kv[1] != "" {
+			ph.setAttr(kv[0], kv[1])
+		}
 	}
 	for _, kv := range []struct {
 		k string

@@ -48,6 +48,7 @@ func (s *Service) configForm(r *room) *element {
 		{v: "muc#roomconfig_getmemberlist", typ: "list-multi", label: "Roles that may read the member list", values: c.GetMemberList, options: roleOptions},
 		{v: "muc#roomconfig_presencebroadcast", typ: "list-multi", label: "Roles whose presence is broadcast", values: c.PresenceBroadcast, options: roleOptions},
 		{v: "muc#roomconfig_historylength", typ: "text-single", label: "Messages of history", values: []string{strconv.Itoa(c.HistoryLength)}},
+		{v: FieldEncryptedMedia, typ: "boolean", label: "Encrypted audio only (SRTP over TLS, or the browser)", values: boolValue(c.EncryptedMediaOnly)},
 	}
 	if u := s.audioURI(r); u != "" {
 		fields = append(fields, formField{v: FieldAudioVideoURI, typ: "fixed", label: "Audio conference", values: []string{u}})
@@ -152,6 +153,8 @@ func boolField(c *store.RoomConfig, k string) *bool {
 		return &c.ChangeSubject
 	case "muc#roomconfig_allowinvites":
 		return &c.AllowInvites
+	case FieldEncryptedMedia:
+		return &c.EncryptedMediaOnly
 	}
 	return nil
 }

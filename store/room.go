@@ -48,6 +48,9 @@ type RoomConfig struct {
 	GetMemberList     []string `json:"get_member_list,omitempty"`    // roles allowed to read the member list
 	PresenceBroadcast []string `json:"presence_broadcast,omitempty"` // roles whose presence is broadcast
 	HistoryLength     int      `json:"history_length"`
+	// EncryptedMediaOnly admits only encrypted audio (SRTP over TLS, or a
+	// browser's DTLS-SRTP): a plain-RTP caller gets 488.
+	EncryptedMediaOnly bool `json:"encrypted_media_only,omitempty"`
 }
 
 // Rooms stores room records. PutRoom creates or replaces; DeleteRoom removes

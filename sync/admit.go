@@ -41,12 +41,19 @@ func (s *Sync) Admit(ctx context.Context, call focus.CallFacts) focus.Admission 
 	if exists && info.Config.MembersOnly && affRank(aff) < affRank(store.AffiliationMember) {
 		return s.refuse(call, "members-only", "members only")
 	}
+	if exists && info.Config.EncryptedMediaOnly && !encrypted(call.Media) {
+		s.m.refused.WithLabelValues("unencrypted").Inc()
+		s.log.Info("call refused", "room", call.Room, "call", call.CallID, "from", call.From, "reason", "unencrypted")
+		return focus.Admission{Verdict: focus.NeedsEncryption,
+			Reason: "Not Acceptable Here (this room takes encrypted audio only: call over TLS with SRTP)"}
+	}
 	if adm, full := s.roomFull(call, jid, aff, info); full {
 		return adm
 	}
 	l := &legState{
 		callID: call.CallID, room: call.Room, jid: jid, method: method,
 		display: displayName(call), dialOut: call.DialOut, admitted: s.now(),
+		secure: call.Secure, media: call.Media,
 	}
 	muted := s.roleMuted(call.Room, l, info, exists)
 	if exists && info.Config.PasswordProtected && method != "token" {
@@ -175,3 +182,9 @@ func displayName(call focus.CallFacts) string {
 	}
 	return "phone"
 }
+
+// encrypted says whether a leg's media security protects its audio.
+func encrypted(media string) bool { return media == focus.MediaSRTP || media == MediaDTLSSRTP }
+
+// MediaDTLSSRTP is a browser leg's media security (WebRTC's DTLS-SRTP).
+const MediaDTLSSRTP = "dtls-srtp"

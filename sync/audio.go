@@ -99,7 +99,7 @@ func (s *Sync) onAudio(ctx context.Context, ev focus.Event) {
 // knows of it; call with s.mu held.
 func (s *Sync) legFromFactsLocked(call focus.CallFacts) *legState {
 	l := &legState{callID: call.CallID, room: call.Room, method: "none", display: displayName(call),
-		dialOut: call.DialOut, admitted: s.now()}
+		dialOut: call.DialOut, admitted: s.now(), secure: call.Secure, media: call.Media}
 	if call.Token != "" {
 		if j, ok := s.checkTokenLocked(call.Room, call.Token); ok {
 			l.jid, l.method = j, "token"
@@ -187,6 +187,14 @@ func (s *Sync) presenceOf(l *legState) muc.PhonePresence {
 	if l.browser {
 		p.Via = "browser"
 	}
+	p.Signalling, p.Media = l.signalling(), l.mediaSecurity()
+	if !l.ringing && !(l.dialOut && !l.joined) {
+		if encrypted(p.Media) {
+			p.Status += " (encrypted)"
+		} else {
+			p.Status += " (not encrypted)"
+		}
+	}
 	switch {
 	case l.ringing || (l.dialOut && !l.joined):
 		p.Status = "ringing"
@@ -271,4 +279,26 @@ func (s *Sync) chatToPhones(room, nick, body, except string) {
 			}
 		})
 	}
+}
+
+// signalling names how the leg's signalling travels, as both faces show it.
+func (l *legState) signalling() string {
+	switch {
+	case l.browser && l.secure:
+		return "https"
+	case l.browser:
+		return "http"
+	case l.secure:
+		return "tls"
+	}
+	return "plain"
+}
+
+// mediaSecurity names how the leg's audio travels; a leg whose call facts
+// said nothing is plain RTP.
+func (l *legState) mediaSecurity() string {
+	if l.media == "" {
+		return focus.MediaPlain
+	}
+	return l.media
 }

@@ -42,7 +42,7 @@ func (s *Sync) AdmitBrowser(ctx context.Context, call focus.CallFacts, password 
 	s.mu.Lock()
 	l := s.legs[call.CallID]
 	if l != nil {
-		l.browser = true
+		l.browser, l.media = true, MediaDTLSSRTP
 	}
 	s.mu.Unlock()
 	if l == nil || l.pin == nil {
@@ -149,7 +149,7 @@ func (s *Sync) showWebLegs(room string) {
 			name = l.display
 		}
 		web = append(web, focus.WebLeg{ID: l.callID, User: user, DisplayText: name, Muted: l.muted,
-			SelfMuted: l.selfMuted, Joined: l.admitted})
+			SelfMuted: l.selfMuted, Joined: l.admitted, Signalling: l.signalling(), Media: l.mediaSecurity()})
 	}
 	s.cfg.WebEndpoints.SetWebLegs(room, web)
 }

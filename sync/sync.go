@@ -53,6 +53,8 @@ type legState struct {
 	ending       bool // sync asked the focus to hang it up
 	dialOut      bool
 	browser      bool // a browser leg (web/join), not a phone
+	secure       bool   // signalling over TLS (HTTPS for a browser)
+	media        string // srtp, dtls-srtp or rtp
 	ringing      bool
 	muted        bool // by the focus (what sync last asked)
 	selfMuted    bool

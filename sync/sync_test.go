@@ -200,8 +200,8 @@ func TestUnboundCallerIsAnAudioOccupantAndKickHangsUp(t *testing.T) {
 	h.chat.join("standup", "mod", "mod@example.test", muc.RoleModerator)
 	h.call(t, focus.CallFacts{Room: "standup", CallID: "c1", From: "sip:+15550100@trunk.test", DisplayName: "Dan"})
 	h.settle(t)
-	if p, ok := h.chat.phone("standup", "Dan"); !ok || p.Status != "on the phone" {
-		t.Fatalf("no audio-only occupant Dan: %+v %v", p, ok)
+	if p, ok := h.chat.phone("standup", "Dan"); !ok || p.Status != "on the phone (not encrypted)" || p.Media != "rtp" || p.Signalling != "plain" {
+		t.Fatalf("no audio-only occupant Dan shown on a plain call: %+v %v", p, ok)
 	}
 	// Another caller with the same name gets a distinct nick.
 	h.call(t, focus.CallFacts{Room: "standup", CallID: "c2", From: "sip:dan@x", DisplayName: "Dan"})

@@ -37,7 +37,8 @@ func (g joinGate) Admit(ctx context.Context, j join.Join) join.Decision {
 	if display == "" {
 		display = "browser"
 	}
-	adm, err := s.AdmitBrowser(ctx, focus.CallFacts{Room: j.Room, CallID: j.LegID, Token: j.Token, DisplayName: display, Source: j.Source}, j.Password)
+	adm, err := s.AdmitBrowser(ctx, focus.CallFacts{Room: j.Room, CallID: j.LegID, Token: j.Token, DisplayName: display, Source: j.Source,
+		Secure: j.Secure, Media: bsync.MediaDTLSSRTP}, j.Password)
 	switch {
 	case errors.Is(err, bsync.ErrPasswordRequired):
 		return join.Decision{Verdict: join.NeedsPassword, Reason: "this room has a password"}

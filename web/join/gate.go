@@ -32,6 +32,8 @@ type Join struct {
 	// Password is the room password typed on the page, if any.
 	Password string
 	Source   netip.AddrPort
+	// Secure is true when the join came over HTTPS.
+	Secure bool
 }
 
 // Verdict is the room's answer to a join.

@@ -57,7 +57,7 @@ func (s *Server) offer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	j := Join{Room: room, LegID: newLegID(), Token: bearer(r), Nick: strings.TrimSpace(r.URL.Query().Get("nick")),
-		Password: r.Header.Get(passwordHeader)}
+		Password: r.Header.Get(passwordHeader), Secure: r.TLS != nil}
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
 		j.Source = ap
 	}
