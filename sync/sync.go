@@ -52,7 +52,7 @@ type legState struct {
 	joined       bool
 	ending       bool // sync asked the focus to hang it up
 	dialOut      bool
-	browser      bool // a browser leg (web/join), not a phone
+	browser      bool   // a browser leg (web/join), not a phone
 	secure       bool   // signalling over TLS (HTTPS for a browser)
 	media        string // srtp, dtls-srtp or rtp
 	ringing      bool
