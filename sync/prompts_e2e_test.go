@@ -9,6 +9,7 @@ import (
 	"cusax.dev/bridge/focus/focustest"
 	"cusax.dev/bridge/internal/testpeer"
 	"cusax.dev/bridge/mixer/prompt"
+	"cusax.dev/bridge/muc/muctest"
 	"cusax.dev/bridge/prompts"
 	"cusax.dev/bridge/sync/synctest"
 )
@@ -135,6 +136,15 @@ func dialPhone(t *testing.T, ctx context.Context, st *synctest.Stack, user strin
 	return p
 }
 
+// dialShown dials a phone and waits until the room shows its occupant.
+func dialShown(t *testing.T, ctx context.Context, st *synctest.Stack, mod *muctest.Client, user string, hz float64) *focustest.Baresip {
+	t.Helper()
+	mark := mod.Mark()
+	p := dialPhone(t, ctx, st, user, hz)
+	mod.WaitFor(mark, user+"'s phone occupant", phonePresence(st.RoomJID("standup")+"/"+user))
+	return p
+}
+
 func hangup(t *testing.T, ctx context.Context, phones ...*focustest.Baresip) {
 	t.Helper()
 	for _, p := range phones {
@@ -228,10 +238,8 @@ func TestE2EPromptsVoice(t *testing.T) {
 	st, ctx := e2e(t, synctest.Options{PortMin: 50800})
 	mod := joinAsModerator(t, st, "standup")
 	roomJID := st.RoomJID("standup")
-	mark := mod.Mark()
 	alice := dialPhone(t, ctx, st, "alice", 1000)
-	carol := dialPhone(t, ctx, st, "carol", 1500)
-	mod.WaitFor(mark, "carol's phone occupant", phonePresence(roomJID+"/carol"))
+	carol := dialShown(t, ctx, st, mod, "carol", 1500)
 	synctest.WaitFor(t, "both connected", connected(st, "standup", 2))
 	time.Sleep(4 * time.Second)
 	if res := mod.IQ("v1", synctest.AdminIQ("v1", roomJID, `<item nick='carol' role='visitor'/>`)); res.Attr("type") != "result" {
@@ -262,9 +270,7 @@ func TestE2EPromptsKick(t *testing.T) {
 	st, ctx := e2e(t, synctest.Options{PortMin: 51200})
 	mod := joinAsModerator(t, st, "standup")
 	roomJID := st.RoomJID("standup")
-	mark := mod.Mark()
-	carol := dialPhone(t, ctx, st, "carol", 1500)
-	mod.WaitFor(mark, "carol's phone occupant", phonePresence(roomJID+"/carol"))
+	carol := dialShown(t, ctx, st, mod, "carol", 1500)
 	synctest.WaitFor(t, "carol connected", connected(st, "standup", 1))
 	time.Sleep(3 * time.Second)
 	kicked := time.Now()
