@@ -7,7 +7,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Integration tests start real peers; give the whole suite room on 2 cores.
 TEST_TIMEOUT ?= 15m
 
-.PHONY: all build run test unit lint peers bench fuzz image clean prompts
+.PHONY: all build run test unit lint peers bench bench-load fuzz image clean prompts
 
 all: build
 
@@ -41,6 +41,11 @@ lint:
 ## bench: run every Go benchmark once (figures go into bench/README.md)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1s ./...
+
+## bench-load: the whole binary under load beside Janus AudioBridge (bench/load; LOAD_ARGS, e.g. -n 100,300 -rounds 2)
+LOAD_ARGS ?= -n 100,300 -rounds 2
+bench-load: build
+	$(GO) run ./bench/load $(LOAD_ARGS)
 
 ## prompts: make the voice prompts and tones again (espeak-ng, sox) into prompts/<language>/
 prompts:

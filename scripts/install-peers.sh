@@ -20,6 +20,7 @@ declare -A peers=(
   [espeak-ng]=espeak-ng  # make prompts: the voice prompts
   [tshark]=tshark        # SIP conformance tests
   [lua5.4]=lua5.4        # mod_cusax_multicast's tests run its Lua as Prosody does
+  [janus]=janus          # make bench-load: Janus AudioBridge, measured beside the bridge
 )
 # baresip's audio file modules come in a separate package on some releases.
 extra_packages=(baresip-core python3-slixmpp ca-certificates)
