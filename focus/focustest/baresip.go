@@ -39,6 +39,9 @@ type BaresipOptions struct {
 	// CAFile is the PEM CA the phone checks a TLS server's certificate
 	// against (sip_cafile); dial sip:...;transport=tls to use TLS.
 	CAFile string
+	// SRTP makes the phone insist on SDES-SRTP (srtp module,
+	// mediaenc=srtp-mand): it offers RTP/SAVP with its key.
+	SRTP bool
 }
 
 // Baresip is a running baresip with its own config folder, driven through
@@ -111,6 +114,9 @@ func startBaresip(t testing.TB, bin string, o BaresipOptions) (*Baresip, bool) {
 	for _, c := range o.Codecs {
 		fmt.Fprintf(&cfg, "module\t%s.so\n", c)
 	}
+	if o.SRTP {
+		cfg.WriteString("module\tsrtp.so\n")
+	}
 	cfg.WriteString("module\taufile.so\nmodule\tsndfile.so\nmodule_app\taccount.so\nmodule_app\tmenu.so\nmodule\tctrl_tcp.so\n")
 	fmt.Fprintf(&cfg, "ctrl_tcp_listen\t%s\n", b.ctrl)
 	if o.Play != "" {
@@ -129,6 +135,9 @@ func startBaresip(t testing.TB, bin string, o BaresipOptions) (*Baresip, bool) {
 	acct := fmt.Sprintf("<sip:%s@127.0.0.1:%d>;regint=0", o.User, b.SIPPort)
 	if o.AutoAnswer {
 		acct += ";answermode=auto"
+	}
+	if o.SRTP {
+		acct += ";mediaenc=srtp-mand"
 	}
 	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte(acct+"\n"), 0o644); err != nil {
 		t.Fatal(err)

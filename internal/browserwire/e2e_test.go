@@ -85,7 +85,7 @@ func TestBrowserJoin(t *testing.T) {
 	testpeer.Integration(t)
 	testpeer.Need(t, "prosody", "baresip")
 	testpeer.NeedPythonModule(t, "slixmpp")
-	st := synctest.Start(t, synctest.Options{PortMin: 47200, BrowserJoin: true})
+	st := synctest.Start(t, synctest.Options{PortMin: 53200, BrowserJoin: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	room := "standup"
@@ -235,7 +235,7 @@ func TestBrowserJoin(t *testing.T) {
 func TestBrowserForgedToken(t *testing.T) {
 	testpeer.Integration(t)
 	testpeer.Need(t, "prosody")
-	st := synctest.Start(t, synctest.Options{PortMin: 47600, BrowserJoin: true})
+	st := synctest.Start(t, synctest.Options{PortMin: 53600, BrowserJoin: true})
 	offer := "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n" +
 		"a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\na=fingerprint:sha-256 00:11\r\na=setup:actpass\r\na=mid:0\r\na=sendrecv\r\na=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\n"
 	post := func(auth, query string) *http.Response {

@@ -46,6 +46,9 @@ type Options struct {
 	// BrowserJoin runs web/join on 127.0.0.1 (Stack.Web), wired to sync as
 	// cmd/bridge wires it.
 	BrowserJoin bool
+	// Focus is applied to the focus's Config before New (a TLS listener,
+	// an encryption policy…).
+	Focus func(*focus.Config)
 }
 
 // Start builds and runs a stack; t.Cleanup stops it all.
@@ -78,7 +81,7 @@ func Start(t testing.TB, o Options) *Stack {
 	st.Mixer = m
 	t.Cleanup(func() { m.Close() })
 
-	fc, err := focus.New(focus.Config{
+	fcfg := focus.Config{
 		Listen: "127.0.0.1:0", Domain: "127.0.0.1", Media: focus.NewMixerMedia(m), ChatDomain: st.Component,
 		Admit: func(ctx context.Context, c focus.CallFacts) focus.Admission {
 			if sy := s.Load(); sy != nil {
@@ -92,7 +95,11 @@ func Start(t testing.TB, o Options) *Stack {
 			}
 		},
 		Metrics: st.Registry,
-	})
+	}
+	if o.Focus != nil {
+		o.Focus(&fcfg)
+	}
+	fc, err := focus.New(fcfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,13 +49,13 @@ func (g *fakeGate) Home(context.Context, string) string {
 
 func newTestServer(t testing.TB, d Decision) (*Server, *fakeGate, *mixer.Mixer) {
 	t.Helper()
-	m, err := mixer.New(mixer.Config{BindAddr: netip.MustParseAddr("127.0.0.1"), PortMin: 48000, PortMax: 48099})
+	m, err := mixer.New(mixer.Config{BindAddr: netip.MustParseAddr("127.0.0.1"), PortMin: 54000, PortMax: 54099})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close() })
 	g := &fakeGate{decision: d}
-	s, err := New(Config{Listen: "127.0.0.1:0", RTPAddress: netip.MustParseAddr("127.0.0.1"), PortMin: 48000, PortMax: 48099, Media: m, Gate: g})
+	s, err := New(Config{Listen: "127.0.0.1:0", RTPAddress: netip.MustParseAddr("127.0.0.1"), PortMin: 54000, PortMax: 54099, Media: m, Gate: g})
 	if err != nil {
 		t.Fatal(err)
 	}
