@@ -246,7 +246,7 @@ func (s *Sync) Moderate(ctx context.Context, a Action) (err error) {
 		return fmt.Errorf("sync: unknown action %q; want mute, unmute, kick, ban or end", a.Kind)
 	}
 	if a.Kind == ActionEnd {
-		return s.destroyRoom(ctx, a.Room, reasonText("ended by an operator", a.Reason))
+		return s.chatChange(ctx, chatCall{Method: callDestroyRoom, Room: a.Room, Reason: reasonText("ended by an operator", a.Reason)})
 	}
 	occ, err := s.chat.Occupants(a.Room)
 	if err != nil {
@@ -262,16 +262,16 @@ func (s *Sync) Moderate(ctx context.Context, a Action) (err error) {
 	}
 	switch a.Kind {
 	case ActionMute:
-		return s.setRoleWait(ctx, a.Room, a.Nick, muc.RoleVisitor, a.Reason)
+		return s.chatChange(ctx, chatCall{Method: callSetRole, Room: a.Room, Nick: a.Nick, Role: muc.RoleVisitor, Reason: a.Reason})
 	case ActionUnmute:
-		return s.setRoleWait(ctx, a.Room, a.Nick, muc.RoleParticipant, a.Reason)
+		return s.chatChange(ctx, chatCall{Method: callSetRole, Room: a.Room, Nick: a.Nick, Role: muc.RoleParticipant, Reason: a.Reason})
 	case ActionKick:
-		return s.setRoleWait(ctx, a.Room, a.Nick, muc.RoleNone, a.Reason)
+		return s.chatChange(ctx, chatCall{Method: callSetRole, Room: a.Room, Nick: a.Nick, Role: muc.RoleNone, Reason: a.Reason})
 	default: // ActionBan
 		if o.JID == "" {
 			return ErrNoJID
 		}
-		return s.setAffiliation(ctx, a.Room, o.JID, store.AffiliationOutcast, a.Reason)
+		return s.chatChange(ctx, chatCall{Method: callSetAffiliation, Room: a.Room, JID: o.JID, Affiliation: store.AffiliationOutcast, Reason: a.Reason})
 	}
 }
 
@@ -282,67 +282,41 @@ func (s *Sync) SetRoomLimit(ctx context.Context, room string, limit int, actor, 
 	defer func() {
 		s.audit(auditEntry{action: "limit max_participants=" + strconv.Itoa(limit), face: face, actor: actor, room: room, target: room, err: err})
 	}()
-	if s.nodes != nil && s.nodes.chat.remote() {
-		_, err := s.nodes.chat.ask(chatCall{Method: callSetMaxUsers, Room: room, Max: limit})
-		return err
-	}
-	m, ok := s.cfg.Chat.(RoomModeration)
-	if !ok {
-		return errors.New("sync: the chat face cannot set limits (it is not a RoomModeration)")
-	}
-	return m.SetMaxUsers(ctx, room, limit)
+	return s.chatChange(ctx, chatCall{Method: callSetMaxUsers, Room: room, Max: limit})
 }
 
-// The three changes below act on this node's muc while it holds the
-// component link, and otherwise ask the holder and wait for its answer, so
-// the operator learns the outcome rather than a hope.
-
-func (s *Sync) setRoleWait(ctx context.Context, room, nick string, role muc.Role, reason string) error {
+// chatChange carries out an operator's change on the chat face: on this
+// node's muc while it holds the component link, and otherwise asked of the
+// holder, waiting for its answer, so the operator learns the outcome rather
+// than a hope.
+func (s *Sync) chatChange(ctx context.Context, call chatCall) error {
 	if s.nodes != nil && s.nodes.chat.remote() {
-		_, err := s.nodes.chat.ask(chatCall{Method: callSetRole, Room: room, Nick: nick, Role: role, Reason: reason})
+		_, err := s.nodes.chat.ask(call)
 		return err
 	}
-	return s.cfg.Chat.SetRole(ctx, room, nick, role, reason)
+	return moderateCall(ctx, s.cfg.Chat, call)
 }
 
-func (s *Sync) setAffiliation(ctx context.Context, room, jid string, a store.Affiliation, reason string) error {
-	if s.nodes != nil && s.nodes.chat.remote() {
-		_, err := s.nodes.chat.ask(chatCall{Method: callSetAffiliation, Room: room, JID: jid, Affiliation: a, Reason: reason})
-		return err
-	}
-	m, ok := s.cfg.Chat.(RoomModeration)
-	if !ok {
-		return errors.New("sync: the chat face cannot ban (it is not a RoomModeration)")
-	}
-	return m.SetAffiliation(ctx, room, jid, a, reason)
-}
-
-func (s *Sync) destroyRoom(ctx context.Context, room, reason string) error {
-	if s.nodes != nil && s.nodes.chat.remote() {
-		_, err := s.nodes.chat.ask(chatCall{Method: callDestroyRoom, Room: room, Reason: reason})
-		return err
-	}
-	m, ok := s.cfg.Chat.(RoomModeration)
-	if !ok {
-		return errors.New("sync: the chat face cannot end rooms (it is not a RoomModeration)")
-	}
-	return m.DestroyRoom(ctx, room, reason)
-}
-
-// moderateCall carries out an operator's change that another node sent to
-// the link holder (clusterchat.go's handleCall).
+// moderateCall carries out an operator's change on the local muc, for
+// this node or for another that sent it to the link holder
+// (clusterchat.go's handleCall).
 func moderateCall(ctx context.Context, local Chat, call chatCall) error {
+	if call.Method == callSetRole {
+		return local.SetRole(ctx, call.Room, call.Nick, call.Role, call.Reason)
+	}
 	m, ok := local.(RoomModeration)
 	if !ok {
-		return errors.New("sync: the chat face cannot ban, end rooms or set limits")
+		return errors.New("sync: the chat face cannot ban, end rooms or set limits (it is not a RoomModeration)")
 	}
 	switch call.Method {
+	case callSetAffiliation:
+		return m.SetAffiliation(ctx, call.Room, call.JID, call.Affiliation, call.Reason)
 	case callDestroyRoom:
 		return m.DestroyRoom(ctx, call.Room, call.Reason)
 	case callSetMaxUsers:
 		return m.SetMaxUsers(ctx, call.Room, call.Max)
 	}
-	return m.SetAffiliation(ctx, call.Room, call.JID, call.Affiliation, call.Reason)
+	return fmt.Errorf("sync: %q is not an operator's change", call.Method)
 }
 
 // ErrBadTarget says a dial-out's target is not a SIP URI with a user part.
