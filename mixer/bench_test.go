@@ -200,7 +200,7 @@ func BenchmarkUDPBaseline(b *testing.B) {
 		br.feed(k, deliver)
 		for _, l := range br.legs {
 			got = 0
-			l.rtpRaw.Read(recv)
+			l.rtpConn.Read(recv)
 			if got > 0 {
 				l.rtpConn.WriteToUDPAddrPort(buf[:got], from)
 			}

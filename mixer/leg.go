@@ -3,11 +3,9 @@ package mixer
 import (
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
-	"syscall"
 
 	"github.com/pion/rtp"
 
@@ -33,8 +31,8 @@ type Leg struct {
 	local netip.AddrPort
 	port  int
 
-	rtpConn, rtcpConn *net.UDPConn
-	rtpRaw, rtcpRaw   syscall.RawConn
+	// rtpConn and rtcpConn are outside Go's poller (socket_unix.go).
+	rtpConn, rtcpConn *udpSocket
 
 	// tx and inbox replace the sockets of a packet leg (AddPacketLeg).
 	tx    PacketWriter
@@ -95,13 +93,6 @@ func newLeg(m *Mixer, id uint64, cfg LegConfig, info codec.Info) (*Leg, error) {
 	}
 	l.rtpConn, l.rtcpConn, l.port = a, b, port
 	l.local = netip.AddrPortFrom(m.cfg.BindAddr, uint16(port))
-	if l.rtpRaw, err = a.SyscallConn(); err == nil {
-		l.rtcpRaw, err = b.SyscallConn()
-	}
-	if err != nil {
-		l.closeSockets()
-		return nil, fmt.Errorf("mixer: raw access to the RTP socket: %w", err)
-	}
 	l.rx.init(l, info)
 	l.out.init(cfg.Remote)
 	l.initRTCP()

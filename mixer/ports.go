@@ -3,7 +3,6 @@ package mixer
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"sync"
 )
@@ -30,7 +29,7 @@ func newPortPool(addr netip.Addr, min, max int) *portPool {
 }
 
 // bind finds a free even port p in range where both p and p+1 bind.
-func (p *portPool) bind() (rtpConn, rtcpConn *net.UDPConn, port int, err error) {
+func (p *portPool) bind() (rtpConn, rtcpConn *udpSocket, port int, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	n := (p.max - p.min + 1) / 2
@@ -44,12 +43,12 @@ func (p *portPool) bind() (rtpConn, rtcpConn *net.UDPConn, port int, err error) 
 		if p.inUse[port] {
 			continue
 		}
-		a, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.addr, uint16(port))))
+		a, err := listenUDP(netip.AddrPortFrom(p.addr, uint16(port)))
 		if err != nil {
 			lastErr = err
 			continue
 		}
-		b, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.addr, uint16(port+1))))
+		b, err := listenUDP(netip.AddrPortFrom(p.addr, uint16(port+1)))
 		if err != nil {
 			a.Close()
 			lastErr = err

@@ -19,11 +19,11 @@ func (l *Leg) drain(tick uint64) {
 		l.inbox.drain(l)
 		return
 	}
-	l.rtpRaw.Read(l.rx.drainF)
+	l.rtpConn.Read(l.rx.drainF)
 	// RTCP comes every few seconds; looking twice a second saves a system
 	// call per leg per tick.
 	if (tick+l.id)%rtcpDrainEvery == 0 {
-		l.rtcpRaw.Read(l.rtcp.drainF)
+		l.rtcpConn.Read(l.rtcp.drainF)
 	}
 }
 

@@ -1,0 +1,117 @@
+//go:build unix
+
+package mixer
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"syscall"
+	"unsafe"
+)
+
+// udpSocket is a leg's RTP or RTCP socket, kept out of Go's network poller on
+// purpose. The room's worker reads it once per tick (MSG_DONTWAIT) and writes
+// it without waiting, so nothing ever blocks on it; a socket in the poller
+// would instead wake the runtime's epoll wait for every arriving packet only
+// to find nobody waiting, which under load was most of the server's
+// wake-ups (see docs/design/15_capacity.md).
+type udpSocket struct {
+	mu     sync.RWMutex // Close against a worker's read or write
+	fd     int
+	v6     bool // AF_INET6 (dual stack): IPv4 peers are addressed as ::ffff:a.b.c.d
+	closed bool
+}
+
+var errSocketClosed = errors.New("mixer: socket closed")
+
+// listenUDP binds a non-blocking UDP socket to addr.
+func listenUDP(addr netip.AddrPort) (*udpSocket, error) {
+	family := syscall.AF_INET
+	v6 := !addr.Addr().Is4()
+	if v6 {
+		family = syscall.AF_INET6
+	}
+	fd, err := syscall.Socket(family, syscall.SOCK_DGRAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, syscall.IPPROTO_UDP)
+	if err != nil {
+		return nil, fmt.Errorf("mixer: UDP socket: %w", err)
+	}
+	var sa syscall.Sockaddr
+	if v6 {
+		// As net.ListenUDP does for "udp": an IPv6 or unspecified address
+		// also takes IPv4.
+		_ = syscall.SetsockoptInt(fd, syscall.IPPROTO_IPV6, syscall.IPV6_V6ONLY, 0)
+		sa = &syscall.SockaddrInet6{Port: int(addr.Port()), Addr: addr.Addr().As16()}
+	} else {
+		sa = &syscall.SockaddrInet4{Port: int(addr.Port()), Addr: addr.Addr().As4()}
+	}
+	if err := syscall.Bind(fd, sa); err != nil {
+		syscall.Close(fd)
+		return nil, &net.OpError{Op: "listen", Net: "udp", Addr: net.UDPAddrFromAddrPort(addr), Err: err}
+	}
+	return &udpSocket{fd: fd, v6: v6}, nil
+}
+
+// Read calls f with the socket's descriptor (the syscall.RawConn shape, so
+// the drain functions stay as they were), unless the socket is closed.
+func (s *udpSocket) Read(f func(fd uintptr) bool) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return errSocketClosed
+	}
+	f(uintptr(s.fd))
+	return nil
+}
+
+// WriteToUDPAddrPort sends one datagram without waiting: a full socket
+// buffer drops it (EAGAIN) rather than stall the room's tick. It allocates
+// nothing.
+func (s *udpSocket) WriteToUDPAddrPort(b []byte, to netip.AddrPort) (int, error) {
+	var sa4 syscall.RawSockaddrInet4
+	var sa6 syscall.RawSockaddrInet6
+	var ptr unsafe.Pointer
+	var salen uintptr
+	if s.v6 {
+		sa6.Family = syscall.AF_INET6
+		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa6.Port))[:], to.Port())
+		sa6.Addr = to.Addr().As16() // an IPv4 address comes out v4-mapped
+		ptr, salen = unsafe.Pointer(&sa6), syscall.SizeofSockaddrInet6
+	} else {
+		if !to.Addr().Unmap().Is4() {
+			return 0, fmt.Errorf("mixer: an IPv4 socket cannot send to %s", to)
+		}
+		sa4.Family = syscall.AF_INET
+		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa4.Port))[:], to.Port())
+		sa4.Addr = to.Addr().Unmap().As4()
+		ptr, salen = unsafe.Pointer(&sa4), syscall.SizeofSockaddrInet4
+	}
+	var p unsafe.Pointer
+	if len(b) > 0 {
+		p = unsafe.Pointer(&b[0])
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return 0, errSocketClosed
+	}
+	n, _, errno := syscall.Syscall6(syscall.SYS_SENDTO, uintptr(s.fd), uintptr(p), uintptr(len(b)), 0, uintptr(ptr), salen)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
+}
+
+// Close releases the socket; it is idempotent.
+func (s *udpSocket) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	return syscall.Close(s.fd)
+}
