@@ -333,7 +333,8 @@ func auditLines(logs string, parts ...string) int {
 // the room's owner.
 func TestOperatorsTwoNodes(t *testing.T) {
 	c := newCluster(t)
-	c.extra = []string{"--admin-token-file", writeTokenFile(t)}
+	tokenFile := writeTokenFile(t)
+	c.extra = []string{"--admin-token-file", tokenFile}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	nodes := c.startNodes(ctx, 2)
@@ -379,4 +380,33 @@ func TestOperatorsTwoNodes(t *testing.T) {
 			t.Errorf("%s logged %d audit lines for the kick, want 1", tc.viewer.id, got)
 		}
 	}
+
+	// node-2 does not hold the link: its limit and end of a room are
+	// carried out by node-1's MUC, and it hears the outcome.
+	room := roomPlacedOn(t, n1.id, n1.id, n2.id)
+	roomJID := c.roomJID(room)
+	cmd := exec.CommandContext(ctx, c.bin, "room", "limit", room, "5", "--http-listen", n2.http,
+		"--admin-token-file", tokenFile, "--data-dir", t.TempDir())
+	cmd.Env = cleanEnv()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("bridge room limit on node-2: %v\n%s", err, out)
+	}
+	form := roomConfig(t, alice, roomJID, "c2")
+	if v, _ := form.FieldValue("muc#roomconfig_maxusers"); v != "5" {
+		t.Errorf("muc#roomconfig_maxusers = %q after node-2's limit, want 5", v)
+	}
+	mark := alice.Mark()
+	req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+n2.http+admin.Prefix+"rooms/"+room+"/end", nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("ending %s through node-2 = %d, want 200", room, resp.StatusCode)
+	}
+	alice.WaitFor(mark, "the room's destruction", func(s *muctest.Stanza) bool {
+		return s.Name() == "presence" && s.Attr("from") == roomJID+"/Alice" && s.Attr("type") == "unavailable" && s.Find("", "destroy") != nil
+	})
 }
