@@ -226,7 +226,7 @@ func (s *Sync) sendDialIn(ctx context.Context, room, nick, jid string) {
 		body += " , or join from your browser: " + s.cfg.WebLink(room, tok)
 	}
 	body += " (valid " + s.ttl.String() + "; calls to it are you, keep it to yourself)"
-	if info, ok := s.roomInfo(room); ok && info.Config.EncryptedMediaOnly {
+	if info, ok := s.roomInfo(room); s.cfg.RequireEncryption || (ok && info.Config.EncryptedMediaOnly) {
 		body += ". This room takes encrypted audio only: call the URI over TLS (sips:, or ;transport=tls) with SRTP, or join from the browser; a plain call is refused."
 	}
 	if err := s.chat.SendPrivateMessage(ctx, room, nick, body); err != nil {

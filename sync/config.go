@@ -24,6 +24,9 @@ type Config struct {
 	Browsers BrowserLegs
 	// WebEndpoints shows browser legs in conference-info (the *focus.Focus).
 	WebEndpoints WebEndpoints
+	// RequireEncryption says the node refuses plain-RTP calls
+	// (--media-encryption required), so announcements say how to call.
+	RequireEncryption bool
 	// WebLink makes an occupant's personal browser link from its join
 	// token (web/join's Server.Link); nil announces only the SIP URI.
 	WebLink func(room, token string) string

@@ -17,6 +17,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"cusax.dev/bridge/focus"
 	storeredis "cusax.dev/bridge/store/redis"
 	bsync "cusax.dev/bridge/sync"
 )
@@ -58,6 +59,7 @@ type Config struct {
 	InviteRate      float64 // new INVITEs a second per source address; 0: no limit
 	InviteBurst     int     // 0: no limit
 	Web             WebConfig
+	MediaEncryption string // optional, required or off
 
 	// ConfigFile is the YAML file the settings were read from, if any.
 	ConfigFile string
@@ -291,6 +293,7 @@ func validate(raw map[string]rawValue) (Config, error) {
 		{keyMaxCalls, func(v string) (err error) { cfg.MaxCalls, err = parseMaxCalls(v); return }},
 		{keyInviteRate, func(v string) (err error) { cfg.InviteRate, err = parseInviteRate(v); return }},
 		{keyInviteBurst, func(v string) (err error) { cfg.InviteBurst, err = parseInviteBurst(v); return }},
+		{keyMediaEncrypt, func(v string) (err error) { cfg.MediaEncryption, err = parseMediaEncryption(v); return }},
 		{keyWebListen, func(v string) (err error) { cfg.Web.Listen, err = parseOptionalHostPort(v); return }},
 		{keyWebCert, func(v string) (err error) {
 			cfg.Web.Cert, err = webTLSFile(v, cfg.Web.Listen, raw[keyWebKey].value, keyWebKey)
@@ -663,4 +666,13 @@ Settings:
 		}
 		fmt.Fprintf(w, "  --%s\n        %s\n        env %s, default %s\n", s.name, s.usage, s.envName(), def)
 	}
+}
+
+// parseMediaEncryption reads --media-encryption.
+func parseMediaEncryption(v string) (string, error) {
+	switch v {
+	case focus.EncryptionOptional, focus.EncryptionRequired, focus.EncryptionOff:
+		return v, nil
+	}
+	return "", fmt.Errorf("want %s, %s or %s", focus.EncryptionOptional, focus.EncryptionRequired, focus.EncryptionOff)
 }

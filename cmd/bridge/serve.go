@@ -136,15 +136,16 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	checks = append(checks, web.ReadinessCheck{Name: "rtp mixer", Ready: mix.Ready})
 
 	focusCfg := focus.Config{
-		Listen:     cfg.SIPListen.String(),
-		TLSListen:  addrOrEmpty(cfg.SIPTLSListen),
-		TLSCert:    cfg.SIPCert,
-		TLSKey:     cfg.SIPKey,
-		Domain:     cfg.SIPDomain,
-		RTPAddress: cfg.RTPAddress,
-		Media:      focus.NewMixerMedia(mix),
-		Logger:     log.With("part", "focus"),
-		Metrics:    registry,
+		MediaEncryption: cfg.MediaEncryption,
+		Listen:          cfg.SIPListen.String(),
+		TLSListen:       addrOrEmpty(cfg.SIPTLSListen),
+		TLSCert:         cfg.SIPCert,
+		TLSKey:          cfg.SIPKey,
+		Domain:          cfg.SIPDomain,
+		RTPAddress:      cfg.RTPAddress,
+		Media:           focus.NewMixerMedia(mix),
+		Logger:          log.With("part", "focus"),
+		Metrics:         registry,
 	}
 	focusCfg.InviteRate, focusCfg.InviteBurst = inviteLimit(cfg.InviteRate, cfg.InviteBurst)
 	admit := func(ctx context.Context, call focus.CallFacts) focus.Admission {
@@ -233,19 +234,20 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 			nodes = bsync.ClusterConfig{Ownership: cl, Bus: rst.Bus(0), Leases: rst, Affiliations: rst, Proxy: cfg.ProxyCalls}
 		}
 		syncCfg := bsync.Config{
-			Cluster:        nodes,
-			Audio:          foc,
-			Chat:           chat,
-			VCards:         chat,
-			SIPDomain:      cfg.SIPDomain,
-			ChatDomain:     cfg.XMPPDomain,
-			Directory:      cfg.Directory,
-			Tokens:         st,
-			TokenTTL:       cfg.JoinTokenTTL,
-			AnnounceTokens: cfg.AnnounceDialIn,
-			JoinTonesUpTo:  cfg.JoinTonesUpTo,
-			Logger:         log.With("part", "sync"),
-			Registerer:     registry,
+			Cluster:           nodes,
+			Audio:             foc,
+			Chat:              chat,
+			VCards:            chat,
+			SIPDomain:         cfg.SIPDomain,
+			ChatDomain:        cfg.XMPPDomain,
+			Directory:         cfg.Directory,
+			Tokens:            st,
+			TokenTTL:          cfg.JoinTokenTTL,
+			AnnounceTokens:    cfg.AnnounceDialIn,
+			RequireEncryption: cfg.MediaEncryption == focus.EncryptionRequired,
+			JoinTonesUpTo:     cfg.JoinTonesUpTo,
+			Logger:            log.With("part", "sync"),
+			Registerer:        registry,
 		}
 		if browsers != nil {
 			syncCfg.Browsers, syncCfg.WebEndpoints, syncCfg.WebLink = browserwire.NewLegs(browsers), foc, browsers.Link

@@ -65,6 +65,7 @@ const (
 	keyMaxCalls       = "max-calls"
 	keyInviteRate     = "invite-rate"
 	keyInviteBurst    = "invite-burst"
+	keyMediaEncrypt   = "media-encryption"
 	keyWebListen      = "web-listen"
 	keyWebCert        = "web-cert"
 	keyWebKey         = "web-key"
@@ -101,6 +102,7 @@ var settings = []setting{
 	{keyMaxCalls, "most calls this node carries at once; a call over it gets 503 with the reason (0: no limit)", constant("0")},
 	{keyInviteRate, "new INVITEs a second one source address may send (token bucket), beyond which it gets 503; raise it behind a trunk or SBC, which sends every call from one address (0: no limit)", constant("20")},
 	{keyInviteBurst, "how many new INVITEs one source address may send at once before --invite-rate paces it (0: no limit)", constant("40")},
+	{keyMediaEncrypt, "encrypted audio for phones: optional (SRTP over TLS when the phone offers SDES, plain RTP otherwise), required (a plain-RTP call gets 488) or off (SRTP offers get 488); browsers always use DTLS-SRTP", constant("optional")},
 	{keyWebListen, "address of the public web server where chat users join the audio from their browser (/join/<room>); empty turns browser join off", constant("")},
 	{keyWebCert, "PEM certificate (chain) file: the web server then speaks HTTPS, which browsers require for the microphone anywhere but on loopback", constant("")},
 	{keyWebKey, "PEM private key file for --web-cert", constant("")},
