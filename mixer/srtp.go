@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/pion/rtp"
 	"github.com/pion/srtp/v2"
 )
 
@@ -29,6 +30,8 @@ type srtpState struct {
 	in, out     *srtp.Context
 	plain, wire [maxDatagram]byte
 	rtcp        [maxDatagram]byte // SRTCP in or out, apart from RTP's
+	// hdr is handed to pion so it parses each header into the same place.
+	inHdr, outHdr rtp.Header
 }
 
 func suiteProfile(suite string) (srtp.ProtectionProfile, error) {
@@ -77,7 +80,7 @@ func (l *Leg) Encrypted() bool { return l.srtp != nil || l.tx != nil }
 // unprotect authenticates and decrypts one received SRTP packet; nil means
 // it failed and was counted.
 func (l *Leg) unprotect(b []byte) []byte {
-	out, err := l.srtp.in.DecryptRTP(l.srtp.plain[:0], b, nil)
+	out, err := l.srtp.in.DecryptRTP(l.srtp.plain[:0], b, &l.srtp.inHdr)
 	if err != nil {
 		l.m.met.dropped[dropSRTP].Inc()
 		return nil
@@ -87,7 +90,7 @@ func (l *Leg) unprotect(b []byte) []byte {
 
 // protect encrypts one packet to send; nil when it cannot (not sent).
 func (l *Leg) protect(b []byte) []byte {
-	out, err := l.srtp.out.EncryptRTP(l.srtp.wire[:0], b, nil)
+	out, err := l.srtp.out.EncryptRTP(l.srtp.wire[:0], b, &l.srtp.outHdr)
 	if err != nil {
 		return nil
 	}
