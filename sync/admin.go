@@ -107,13 +107,13 @@ type RoomView struct {
 	Subject   string
 	Config    store.RoomConfig
 	Occupants []OccupantView
-	// Legs are this node's calls not shown by any occupant yet (ringing,
-	// awaiting a PIN), and, on the room's owner, no others.
+	// Legs are the room's calls not shown by any occupant yet (ringing,
+	// awaiting a PIN).
 	Legs []LegView
 	// Node is the node that mixes the room's audio; "" when none does.
 	Node string
-	// Remote is true when Node is another node: its calls' details (talking,
-	// call IDs) are not seen here, only its occupants.
+	// Remote is true when Node is another node, which was asked for its
+	// calls (none are shown when it does not answer in time).
 	Remote bool
 }
 
@@ -163,6 +163,13 @@ func (s *Sync) roomView(ctx context.Context, info muc.RoomInfo, legs []LegView) 
 		v.Remote = v.Node != "" && v.Node != s.nodes.self
 	} else if len(legs) > 0 {
 		v.Node = "local"
+	}
+	if v.Remote {
+		r, err := s.nodes.chat.askOn(store.NodeTopic(v.Node), evLegsRequest, "node "+v.Node, chatCall{Method: "legs", Room: info.Name})
+		if err != nil {
+			s.log.Debug("reading the calls of a room on its node", "room", info.Name, "node", v.Node, "err", err)
+		}
+		legs = r.Legs
 	}
 	occ, _ := s.chat.Occupants(info.Name)
 	shown := map[string]bool{}
@@ -391,4 +398,29 @@ func (n *nodes) dialOutHere(e store.Event, s *Sync) {
 			s.log.Warn("a dial-out asked by another node failed", "room", d.Room, "target", d.Target, "from", e.Origin, "err", err)
 		}
 	})
+}
+
+// evLegsRequest asks a room's owner node for the room's calls, for an
+// operator's view on another node; the answer is a chatReply with Legs.
+const evLegsRequest = "legs-request"
+
+// answerLegs answers another node's request for a room's calls.
+func (n *nodes) answerLegs(e store.Event, s *Sync) {
+	var call chatCall
+	if err := json.Unmarshal(e.Data, &call); err != nil || call.ReplyTo == "" {
+		n.log.Warn("dropping a malformed request for calls", "from", e.Origin, "err", err)
+		return
+	}
+	if time.Since(call.Sent) > staleRead {
+		return // its asker stopped waiting long ago
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
+	defer cancel()
+	reply := chatReply{ID: call.ID}
+	legs, err := s.legViews(ctx, call.Room)
+	if err != nil {
+		reply.Err = err.Error()
+	}
+	reply.Legs = legs[call.Room]
+	n.chat.reply(ctx, call.ReplyTo, reply)
 }

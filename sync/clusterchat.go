@@ -85,6 +85,8 @@ type chatReply struct {
 	Occupants   []muc.OccupantInfo `json:"occupants,omitempty"`
 	Affiliation store.Affiliation  `json:"affiliation,omitempty"`
 	VCard       []byte             `json:"vcard,omitempty"`
+	// Legs answer an operator's view of a room another node mixes (admin.go).
+	Legs []LegView `json:"legs,omitempty"`
 }
 
 // readTimeout bounds a read waiting for the link holder; a read older than
@@ -156,13 +158,19 @@ func (c *clusterChat) watchHolder(ctx context.Context, every time.Duration) {
 
 // send hands a change to the link holder without waiting for it.
 func (c *clusterChat) send(ctx context.Context, call chatCall) error {
+	return c.sendTo(ctx, chatTopic(c.domain), evChatCall, "the link holder", call)
+}
+
+// sendTo publishes call as an event of type evType on topic; to names the
+// receiver for errors.
+func (c *clusterChat) sendTo(ctx context.Context, topic, evType, to string, call chatCall) error {
 	call.Sent = time.Now()
 	data, err := json.Marshal(call)
 	if err != nil {
 		return fmt.Errorf("sync: encoding chat call %s: %w", call.Method, err)
 	}
-	if _, err := c.bus.Publish(ctx, chatTopic(c.domain), store.Event{Type: evChatCall, Data: data, Origin: c.node}); err != nil {
-		return fmt.Errorf("sync: sending %s to the link holder: %w", call.Method, err)
+	if _, err := c.bus.Publish(ctx, topic, store.Event{Type: evType, Data: data, Origin: c.node}); err != nil {
+		return fmt.Errorf("sync: sending %s to %s: %w", call.Method, to, err)
 	}
 	return nil
 }
@@ -172,6 +180,12 @@ func (c *clusterChat) ask(call chatCall) (chatReply, error) {
 	if !c.holderUp.Load() {
 		return chatReply{}, errNoLink
 	}
+	return c.askOn(chatTopic(c.domain), evChatCall, "the link holder", call)
+}
+
+// askOn sends a read as an event of type evType on topic and waits for
+// the answer in this node's inbox; to names the receiver for errors.
+func (c *clusterChat) askOn(topic, evType, to string, call chatCall) (chatReply, error) {
 	call.ID = c.node + "-" + strconv.FormatUint(c.seq.Add(1), 36)
 	call.ReplyTo = c.node
 	ch := make(chan chatReply, 1)
@@ -185,7 +199,7 @@ func (c *clusterChat) ask(call chatCall) (chatReply, error) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
 	defer cancel()
-	if err := c.send(ctx, call); err != nil {
+	if err := c.sendTo(ctx, topic, evType, to, call); err != nil {
 		return chatReply{}, err
 	}
 	select {
@@ -194,11 +208,11 @@ func (c *clusterChat) ask(call chatCall) (chatReply, error) {
 			return r, fmt.Errorf("%s of %q: %w", call.Method, call.Room, muc.ErrNoRoom)
 		}
 		if r.Err != "" {
-			return r, fmt.Errorf("sync: %s on the link holder: %s", call.Method, r.Err)
+			return r, fmt.Errorf("sync: %s on %s: %s", call.Method, to, r.Err)
 		}
 		return r, nil
 	case <-ctx.Done():
-		return chatReply{}, fmt.Errorf("sync: %s: no answer from the link holder within %v", call.Method, readTimeout)
+		return chatReply{}, fmt.Errorf("sync: %s: no answer from %s within %v", call.Method, to, readTimeout)
 	}
 }
 
@@ -453,13 +467,18 @@ func (c *clusterChat) handleCall(ctx context.Context, e store.Event) error {
 	} else if err != nil {
 		reply.Err = err.Error()
 	}
-	data, merr := json.Marshal(reply)
-	if merr != nil {
-		c.log.Error("encoding a chat reply", "err", merr)
-		return nil
-	}
-	if _, perr := c.bus.Publish(ctx, store.NodeTopic(call.ReplyTo), store.Event{Type: evChatReply, Data: data, Origin: c.node}); perr != nil {
-		c.log.Warn("answering a chat read from another node", "to", call.ReplyTo, "err", perr)
-	}
+	c.reply(ctx, call.ReplyTo, reply)
 	return nil
+}
+
+// reply sends the answer to a read to the asking node's inbox.
+func (c *clusterChat) reply(ctx context.Context, to string, reply chatReply) {
+	data, err := json.Marshal(reply)
+	if err != nil {
+		c.log.Error("encoding a chat reply", "err", err)
+		return
+	}
+	if _, err := c.bus.Publish(ctx, store.NodeTopic(to), store.Event{Type: evChatReply, Data: data, Origin: c.node}); err != nil {
+		c.log.Warn("answering a read from another node", "to", to, "err", err)
+	}
 }

@@ -363,6 +363,8 @@ func TestOperatorsTwoNodes(t *testing.T) {
 		browsertest.WaitTrue(t, bctx, room+" owned by "+tc.owner.id+" on "+tc.viewer.id+"'s dashboard",
 			fmt.Sprintf(`document.querySelector('section[data-room=%q]')?.dataset.node === %q && `, room, tc.owner.id)+
 				rowJS(room, tc.phone)+`?.dataset.faces === "phone" && `+rowJS(room, "Alice")+`?.dataset.faces === "chat"`)
+		// The owner's calls are shown too: the phone's tone lights its row.
+		browsertest.WaitTrue(t, bctx, tc.phone+" talking, seen from "+tc.viewer.id, rowJS(room, tc.phone)+`.dataset.talking === "true"`)
 		mark = alice.Mark()
 		offset := len(phone.Log())
 		click(t, bctx, room, tc.phone, "kick")
