@@ -133,8 +133,6 @@ func (n *nodes) inbox(e store.Event, s *Sync) error {
 		n.chat.answered(r)
 	case evDialOut:
 		n.dialOutHere(e, s)
-	case evDialOut:
-		n.dialOutHere(e, s)
 	case evLegsRequest:
 		n.answerLegs(e, s)
 	case evChatEvent:
