@@ -35,7 +35,7 @@ type operatorNode struct {
 	prosody                   *muctest.Prosody
 }
 
-func startOperatorNode(t *testing.T, ctx context.Context) *operatorNode {
+func startOperatorNode(t *testing.T, ctx context.Context, extra ...string) *operatorNode {
 	t.Helper()
 	bin := bridgeBinary(t)
 	testpeer.Need(t, "prosody", "baresip")
@@ -46,7 +46,7 @@ func startOperatorNode(t *testing.T, ctx context.Context) *operatorNode {
 	n.sip = fmt.Sprintf("127.0.0.1:%d", sipPort)
 	n.http = fmt.Sprintf("127.0.0.1:%d", testpeer.FreeTCPPort(t))
 	rtpLow := 30000 + 2*(sipPort%4000)
-	n.proc = startBridge(t, bin, cleanEnv("BRIDGE_XMPP_SECRET="+n.prosody.ComponentSecret),
+	n.proc = startBridge(t, bin, cleanEnv("BRIDGE_XMPP_SECRET="+n.prosody.ComponentSecret), append([]string{
 		"--sip-listen", n.sip,
 		"--sip-domain", "127.0.0.1",
 		"--rtp-ports", fmt.Sprintf("%d-%d", rtpLow, rtpLow+99),
@@ -57,7 +57,7 @@ func startOperatorNode(t *testing.T, ctx context.Context) *operatorNode {
 		"--node-id", "ops",
 		"--admin-token-file", n.tokenFile,
 		"--log-level", "debug",
-	)
+	}, extra...)...)
 	if err := waitHTTP(ctx, "http://"+n.http+"/readyz", 200); err != nil {
 		t.Fatalf("/readyz: %v", err)
 	}
@@ -276,11 +276,12 @@ func TestOperatorsDashboard(t *testing.T) {
 }
 
 // Acceptance 4: a room limited to two participants (from the CLI) refuses
-// the third caller with 486 and a reason; its chat occupant counts.
+// the third caller with 486 and a reason; its chat occupant counts. The
+// node's own limit (--max-calls 2) refuses a third call anywhere with 503.
 func TestRoomLimit(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	n := startOperatorNode(t, ctx)
+	n := startOperatorNode(t, ctx, "--max-calls", "2")
 	room := n.roomJID("small")
 	alice := muctest.NewClient(t, n.prosody, "alice", "desk")
 	joinRoom(t, alice, room, "Alice")
@@ -303,6 +304,14 @@ func TestRoomLimit(t *testing.T) {
 	res := second.Call("small").Invite("", focustest.Offer(int(second.Addr().Port())+2, "0"))
 	if res.StatusCode != 486 || !strings.Contains(res.Reason, "room full: at most 2 participants") {
 		t.Errorf("the third participant's call = %d %q, want 486 naming the room's limit", res.StatusCode, res.Reason)
+	}
+	if res := second.Call("other").Invite("", focustest.Offer(int(second.Addr().Port())+2, "0")); res.StatusCode != 200 {
+		t.Fatalf("the node's second call = %d %s, want 200", res.StatusCode, res.Reason)
+	}
+	third := focustest.NewRawPhone(t, n.addrPort())
+	res = third.Call("other").Invite("", focustest.Offer(int(third.Addr().Port())+2, "0"))
+	if res.StatusCode != 503 || !strings.Contains(res.Reason, "node full: 2 calls") {
+		t.Errorf("the node's third call = %d %q, want 503 naming --max-calls", res.StatusCode, res.Reason)
 	}
 }
 
