@@ -119,8 +119,8 @@ func New(cfg Config) (*Mixer, error) {
 		rooms: make(map[string]*room),
 		legs:  make(map[uint64]*Leg),
 	}
-	for range cfg.Workers {
-		w := newWorker(m)
+	for i := range cfg.Workers {
+		w := newWorker(m, i, cfg.Workers)
 		m.workers = append(m.workers, w)
 		m.wg.Add(1)
 		go func() {

@@ -14,18 +14,31 @@ const lateTick = 5 * time.Millisecond
 // reset instead of running catch-up ticks back to back.
 const maxBehind = 100 * time.Millisecond
 
-// worker clocks the rooms given to it: each room keeps its own 20 ms deadline
-// (its phase set when it was created), and the worker sleeps until the
-// earliest one. A few workers serve any number of rooms.
+// worker clocks the rooms given to it on one 20 ms grid of its own: every
+// room of a worker is due at the same instants, so the worker wakes once a
+// frame and ticks them back to back (in a fixed order, so each room keeps
+// its place in the frame and its packets' spacing), rather than sleeping and
+// waking once per room. Workers' grids are staggered across the frame. A
+// few workers serve any number of rooms.
 type worker struct {
 	m     *Mixer
 	newc  chan *room
 	rooms atomic.Int64
 	q     roomQueue
+	grid  time.Time // an instant on the worker's grid
 }
 
-func newWorker(m *Mixer) *worker {
-	return &worker{m: m, newc: make(chan *room, 64)}
+// newWorker makes the i-th of n workers, its grid a 1/n frame after the
+// previous worker's. The grid's origin lies in the past, so every instant the
+// worker is asked about comes after it.
+func newWorker(m *Mixer, i, n int) *worker {
+	origin := time.Now().Add(time.Duration(i)*Frame/time.Duration(n) - Frame)
+	return &worker{m: m, newc: make(chan *room, 64), grid: origin}
+}
+
+// nextSlot is the first instant of the worker's grid after t.
+func (w *worker) nextSlot(t time.Time) time.Time {
+	return w.grid.Add(Frame * (t.Sub(w.grid)/Frame + 1))
 }
 
 // add hands a new room to the worker.
@@ -75,14 +88,14 @@ func (w *worker) run(stop <-chan struct{}) {
 		}
 		r.next = r.next.Add(Frame)
 		if start.Sub(r.next) > maxBehind {
-			r.next = start.Add(Frame)
+			r.next = w.nextSlot(start)
 		}
 		heap.Fix(&w.q, 0)
 	}
 }
 
 func (w *worker) push(r *room) {
-	r.next = time.Now().Add(Frame)
+	r.next = w.nextSlot(time.Now())
 	heap.Push(&w.q, r)
 }
 
@@ -102,11 +115,17 @@ func (w *worker) drainAll() {
 	}
 }
 
-// roomQueue is a min-heap of rooms by next deadline.
+// roomQueue is a min-heap of rooms by next deadline, then by name: rooms due
+// together always tick in the same order.
 type roomQueue []*room
 
-func (q roomQueue) Len() int           { return len(q) }
-func (q roomQueue) Less(i, j int) bool { return q[i].next.Before(q[j].next) }
+func (q roomQueue) Len() int { return len(q) }
+func (q roomQueue) Less(i, j int) bool {
+	if !q[i].next.Equal(q[j].next) {
+		return q[i].next.Before(q[j].next)
+	}
+	return q[i].name < q[j].name
+}
 func (q roomQueue) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
 func (q *roomQueue) Push(x any)        { *q = append(*q, x.(*room)) }
 func (q *roomQueue) Pop() any {
