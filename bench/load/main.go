@@ -48,7 +48,7 @@ func main() {
 	flag.DurationVar(&o.warmup, "warmup", 3*time.Second, "media before measuring")
 	flag.DurationVar(&o.measure, "measure", 10*time.Second, "measuring window")
 	flag.IntVar(&o.rounds, "rounds", 2, "alternating rounds per count")
-	flag.StringVar(&systems, "systems", "bridge,janus", "systems to measure: bridge, janus")
+	flag.StringVar(&systems, "systems", "bridge,janus", "systems to measure, in this order each round: bridge, janus, or label=path for another bridge binary (e.g. before=/tmp/bridge-old)")
 	flag.StringVar(&o.bridge, "bridge", "bin/bridge", "the bridge binary")
 	flag.StringVar(&o.janus, "janus", "janus", "the Janus binary")
 	flag.IntVar(&o.setup, "setup-parallel", 16, "calls set up at once")
@@ -83,6 +83,7 @@ type result struct {
 	cpuPerPF    float64 // µs of server CPU per participant-frame
 	core        float64 // % of one core
 	rssMB       float64
+	wakePerPF   float64 // server context switches (all threads) per participant-frame
 	p50, p99    float64 // ms
 	loss        float64 // fraction of expected packets not received
 	pps         float64 // mean packets a second per leg
@@ -101,7 +102,7 @@ func run(ctx context.Context, o options) error {
 	defer os.RemoveAll(dir)
 	fmt.Printf("load: rooms of %d, %d talkers, PCMU 20 ms, %v warm-up, %v measured, %d rounds, %s\n",
 		o.roomSize, o.talkers, o.warmup, o.measure, o.rounds, strings.Join(o.systems, " and "))
-	fmt.Println("system  N      µs CPU/part-frame  % core  RSS MB  p50 ms  p99 ms  loss %   pkt/s/leg  hearing  setup s  load before")
+	fmt.Println("system  N      µs CPU/part-frame  % core  RSS MB  switches/part-frame  p50 ms  p99 ms  loss %   pkt/s/leg  hearing  setup s  load before")
 	var all []result
 	for _, n := range o.counts {
 		for round := range o.rounds {
@@ -109,21 +110,22 @@ func run(ctx context.Context, o options) error {
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
-				r, err := oneRound(ctx, o, sys, n, fmt.Sprintf("%s/%s-%d-%d", dir, sys, n, round))
+				r, err := oneRound(ctx, o, sys, n, fmt.Sprintf("%s/%d-%d-%d", dir, len(all), n, round))
 				if err != nil {
 					return fmt.Errorf("%s, N=%d, round %d: %w", sys, n, round+1, err)
 				}
 				all = append(all, r)
-				fmt.Printf("%-7s %-6d %17.2f  %6.1f  %6.1f  %6.2f  %6.2f  %6.3f  %9.2f  %4d/%-4d %6.1f  %s\n",
-					r.system, r.n, r.cpuPerPF, r.core, r.rssMB, r.p50, r.p99, 100*r.loss, r.pps, r.hearing, r.legs, r.setupSecond, r.load)
+				fmt.Printf("%-7s %-6d %17.2f  %6.1f  %6.1f  %19.3f  %6.2f  %6.2f  %6.3f  %9.2f  %4d/%-4d %6.1f  %s\n",
+					r.system, r.n, r.cpuPerPF, r.core, r.rssMB, r.wakePerPF, r.p50, r.p99, 100*r.loss, r.pps, r.hearing, r.legs, r.setupSecond, r.load)
 			}
 		}
 	}
 	fmt.Println("\nmedians over rounds")
-	fmt.Println("N      system  µs CPU/part-frame  % core  RSS MB  p99 ms  loss %   bridge/janus CPU")
+	fmt.Println("N      system  µs CPU/part-frame  % core  RSS MB  switches/part-frame  p99 ms  loss %   CPU ratio to janus")
 	for _, n := range o.counts {
 		med := map[string]float64{}
 		for _, sys := range o.systems {
+			sys, _, _ = strings.Cut(sys, "=")
 			var rs []result
 			for _, r := range all {
 				if r.system == sys && r.n == n {
@@ -139,11 +141,17 @@ func run(ctx context.Context, o options) error {
 			}
 			med[sys] = m(func(r result) float64 { return r.cpuPerPF })
 			ratio := ""
-			if sys == "janus" && med["bridge"] > 0 {
-				ratio = fmt.Sprintf("%.2f×", med["bridge"]/med["janus"])
+			if sys == "janus" {
+				for _, b := range o.systems {
+					b, _, _ = strings.Cut(b, "=")
+					if b != "janus" && med[b] > 0 {
+						ratio += fmt.Sprintf("%s %.2f× ", b, med[b]/med["janus"])
+					}
+				}
 			}
-			fmt.Printf("%-6d %-7s %17.2f  %6.1f  %6.1f  %6.2f  %6.3f   %s\n", n, sys, med[sys],
+			fmt.Printf("%-6d %-7s %17.2f  %6.1f  %6.1f  %19.3f  %6.2f  %6.3f   %s\n", n, sys, med[sys],
 				m(func(r result) float64 { return r.core }), m(func(r result) float64 { return r.rssMB }),
+				m(func(r result) float64 { return r.wakePerPF }),
 				m(func(r result) float64 { return r.p99 }), 100*m(func(r result) float64 { return r.loss }), ratio)
 		}
 	}
@@ -174,7 +182,12 @@ func oneRound(ctx context.Context, o options, sys string, n int, dir string) (re
 	case "janus":
 		srv, err = startJanus(ctx, o.janus, dir)
 	default:
-		return result{}, fmt.Errorf("unknown system %q (want bridge or janus)", sys)
+		label, bin, ok := strings.Cut(sys, "=")
+		if !ok {
+			return result{}, fmt.Errorf("unknown system %q (want bridge, janus or label=path)", sys)
+		}
+		sys = label
+		srv, err = startBridge(ctx, bin, dir)
 	}
 	if err != nil {
 		return result{}, err
@@ -243,6 +256,7 @@ func oneRound(ctx context.Context, o options, sys string, n int, dir string) (re
 	if err != nil {
 		return result{}, err
 	}
+	sw0 := procSwitches(srv.pid())
 	t0 := time.Now()
 	select {
 	case <-time.After(o.measure):
@@ -253,6 +267,7 @@ func oneRound(ctx context.Context, o options, sys string, n int, dir string) (re
 	if err != nil {
 		return result{}, err
 	}
+	sw1 := procSwitches(srv.pid())
 	elapsed := time.Since(t0)
 	for _, g := range groups {
 		g.stopMeasuring()
@@ -266,6 +281,7 @@ func oneRound(ctx context.Context, o options, sys string, n int, dir string) (re
 	frames := float64(n) * elapsed.Seconds() / frame.Seconds()
 	r.cpuPerPF = (cpu1 - cpu0).Seconds() * 1e6 / frames
 	r.core = 100 * (cpu1 - cpu0).Seconds() / elapsed.Seconds()
+	r.wakePerPF = float64(sw1-sw0) / frames
 	var h histogram
 	var got, lost int64
 	for _, g := range groups {
@@ -279,7 +295,11 @@ func oneRound(ctx context.Context, o options, sys string, n int, dir string) (re
 				lost += int64(elapsed / frame)
 				continue
 			}
-			if exp := int64(st.lastSeq-st.firstSeq) + 1; exp > st.got {
+			// Expected: what the sequence numbers span, or what 20 ms
+			// pacing owes over the window if more (a server that skips
+			// ticks leaves no gap in its sequence numbers).
+			exp := max(int64(st.lastSeq-st.firstSeq)+1, int64(elapsed/frame)-1)
+			if exp > st.got {
 				lost += exp - st.got
 			}
 			if st.loud*2 > st.got {
@@ -359,6 +379,27 @@ func loadAverage() string {
 		return "?"
 	}
 	return strings.Fields(string(b))[0]
+}
+
+// procSwitches sums the context switches (voluntary and not) of a process's
+// threads, from /proc/PID/task/*/status: how often the server went to sleep
+// or was put aside, a measure of its wake-ups.
+func procSwitches(pid int) int64 {
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	var sum int64
+	for _, t := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, t.Name()))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.HasSuffix(k, "ctxt_switches") {
+				n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				sum += n
+			}
+		}
+	}
+	return sum
 }
 
 // procRSS is a process's resident set in MB, from /proc/PID/status.
