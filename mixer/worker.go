@@ -126,8 +126,8 @@ func (q roomQueue) Less(i, j int) bool {
 	}
 	return q[i].name < q[j].name
 }
-func (q roomQueue) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
-func (q *roomQueue) Push(x any)        { *q = append(*q, x.(*room)) }
+func (q roomQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *roomQueue) Push(x any)   { *q = append(*q, x.(*room)) }
 func (q *roomQueue) Pop() any {
 	old := *q
 	r := old[len(old)-1]
