@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"cusax.dev/bridge/focus"
 	"cusax.dev/bridge/muc"
 	"cusax.dev/bridge/store"
 )
@@ -75,15 +76,17 @@ var ErrNoJID = errors.New("sync: the occupant has no JID to ban (an anonymous ph
 // LegView is what sync knows about one call of a room on this node.
 type LegView struct {
 	CallID string
-	Kind   string // phone
+	Kind   string // phone or browser
 	// Nick is the occupant showing the leg: the person's own chat nick when
 	// bound and in the room, else the phone's audio-only occupant.
 	Nick    string
 	JID     string // the bound person's bare JID; "" when anonymous
 	Binding string // token, hint, directory, dial, none
 	State   string // the focus's call state
-	// Secure is true when the call's signalling came over TLS.
+	// Secure is true when the call's signalling came over TLS (HTTPS for a
+	// browser); Media is its media security: srtp, dtls-srtp or rtp.
 	Secure                                        bool
+	Media                                         string
 	Muted, SelfMuted, Talking, Held, Ringing, PIN bool
 	DialOut                                       bool
 	Since                                         time.Time
@@ -196,30 +199,28 @@ func (s *Sync) roomView(ctx context.Context, info muc.RoomInfo, legs []LegView) 
 func (s *Sync) legViews(ctx context.Context, room string) (map[string][]LegView, error) {
 	done := make(chan map[string][]LegView, 1)
 	s.do(func(context.Context) {
-		facts := map[string]bool{}
+		live := map[string]focus.LegInfo{}
 		for _, li := range s.audio.Legs(room) {
-			facts[li.CallID] = li.Call.Secure
-		}
-		states := map[string]string{}
-		for _, li := range s.audio.Legs(room) {
-			states[li.CallID] = li.State
+			live[li.CallID] = li
 		}
 		out := map[string][]LegView{}
 		s.mu.Lock()
 		for _, l := range s.legs {
-			if room != "" && l.room != room {
-				continue
-			}
-			if _, live := states[l.callID]; !live {
+			li, ok := live[l.callID]
+			if !ok || (room != "" && l.room != room) {
 				continue // admitted, never connected
 			}
 			nick := l.audioNick
 			if nick == "" {
 				nick = l.chatNick
 			}
+			media := li.Media
+			if media == "" {
+				media = l.media
+			}
 			out[l.room] = append(out[l.room], LegView{
-				CallID: l.callID, Kind: "phone", Nick: nick, JID: l.jid, Binding: l.method,
-				State: states[l.callID], Secure: facts[l.callID],
+				CallID: l.callID, Kind: l.kind(), Nick: nick, JID: l.jid, Binding: l.method,
+				State: li.State, Secure: li.Secure || l.secure, Media: media,
 				Muted: l.muted, SelfMuted: l.selfMuted, Talking: l.talking, Held: l.held,
 				Ringing: l.ringing, PIN: l.pin != nil, DialOut: l.dialOut, Since: l.admitted,
 			})

@@ -118,7 +118,8 @@ func (b adminBridge) callsOnly(room string) []admin.Room {
 			names = append(names, li.Room)
 		}
 		leg := admin.Leg{CallID: li.CallID, Kind: "phone", State: li.State, Binding: "none",
-			Muted: li.Muted, SelfMuted: li.SelfMuted, Security: security(li.Call.Secure), Since: li.Since}
+			Muted: li.Muted, SelfMuted: li.SelfMuted, Since: li.Since}
+		leg.Signalling, leg.Media, leg.Security = security(li.Secure || li.Call.Secure, li.Media)
 		nick := li.Call.DisplayName
 		if nick == "" {
 			nick = li.Call.From
@@ -180,20 +181,34 @@ func adminLeg(l bsync.LegView) admin.Leg {
 	if kind == "" {
 		kind = "phone"
 	}
-	return admin.Leg{CallID: l.CallID, Kind: kind, State: l.State, Binding: l.Binding,
-		Muted: l.Muted, SelfMuted: l.SelfMuted, Talking: l.Talking, Held: l.Held, Ringing: l.Ringing,
-		Security: security(l.Secure), Since: l.Since}
+	leg := admin.Leg{CallID: l.CallID, Kind: kind, State: l.State, Binding: l.Binding,
+		Muted: l.Muted, SelfMuted: l.SelfMuted, Talking: l.Talking, Held: l.Held, Ringing: l.Ringing, Since: l.Since}
+	leg.Signalling, leg.Media, leg.Security = security(l.Secure, l.Media)
+	return leg
 }
 
-func security(secure bool) string {
-	if secure {
-		return "tls"
+// security names a call's signalling and media security and sums them up:
+// encrypted (both), partial (one) or plain (neither).
+func security(secureSignalling bool, media string) (signalling, mediaName, level string) {
+	signalling, mediaName = "plain", media
+	if secureSignalling {
+		signalling = "tls"
 	}
-	return "plain"
+	if mediaName == "" {
+		mediaName = "rtp"
+	}
+	encrypted := 0
+	if secureSignalling {
+		encrypted++
+	}
+	if mediaName == focus.MediaSRTP || mediaName == bsync.MediaDTLSSRTP {
+		encrypted++
+	}
+	return signalling, mediaName, [...]string{"plain", "partial", "encrypted"}[encrypted]
 }
 
-// securitySummary is "tls" when every call's signalling is encrypted,
-// "plain" when none is, "mixed" otherwise and "" without calls.
+// securitySummary is "encrypted" when every call is, "plain" when every
+// call is plain, "mixed" otherwise and "" without calls.
 func securitySummary(ps []admin.Participant, pending []admin.Leg) string {
 	seen := map[string]bool{}
 	for _, p := range ps {
@@ -207,10 +222,10 @@ func securitySummary(ps []admin.Participant, pending []admin.Leg) string {
 	switch {
 	case len(seen) == 0:
 		return ""
-	case len(seen) > 1:
+	case len(seen) > 1 || seen["partial"]:
 		return "mixed"
-	case seen["tls"]:
-		return "tls"
+	case seen["encrypted"]:
+		return "encrypted"
 	}
 	return "plain"
 }

@@ -193,9 +193,18 @@ func TestOperatorsDashboard(t *testing.T) {
 	}
 	faces := map[string]string{}
 	for _, r := range listed.Rooms {
-		if r.Name == "standup" {
-			for _, p := range r.Participants {
-				faces[p.Nick] = strings.Join(p.Faces, "+")
+		if r.Name != "standup" {
+			continue
+		}
+		if r.Security != "plain" {
+			t.Errorf("standup's security = %q, want plain (UDP signalling, RTP)", r.Security)
+		}
+		for _, p := range r.Participants {
+			faces[p.Nick] = strings.Join(p.Faces, "+")
+			for _, l := range p.Legs {
+				if l.Signalling != "plain" || l.Media != "rtp" || l.Security != "plain" {
+					t.Errorf("%s's call security = %s/%s/%s, want plain/rtp/plain", p.Nick, l.Signalling, l.Media, l.Security)
+				}
 			}
 		}
 	}

@@ -88,8 +88,9 @@ type Room struct {
 	Moderated         bool `json:"moderated"`
 	MembersOnly       bool `json:"members_only"`
 	PasswordProtected bool `json:"password_protected"`
-	// Security sums the calls up: "tls" when every call's signalling is
-	// encrypted, "plain" when none is, "mixed" otherwise, "" without calls.
+	// Security sums the calls up: "encrypted" when every call's signalling
+	// and media are, "plain" when no call's are, "mixed" otherwise, ""
+	// without calls.
 	Security     string        `json:"security,omitempty"`
 	Participants []Participant `json:"participants"`
 	// PendingLegs are calls not shown by any participant yet (ringing, or
@@ -133,9 +134,14 @@ type Leg struct {
 	Talking   bool `json:"talking"`
 	Held      bool `json:"held"`
 	Ringing   bool `json:"ringing"`
-	// Security is the call's signalling: "tls" or "plain".
-	Security string    `json:"security"`
-	Since    time.Time `json:"since"`
+	// Signalling is "tls" (HTTPS for a browser) or "plain"; Media is
+	// "srtp", "dtls-srtp" or "rtp"; Security sums them up: "encrypted"
+	// (both), "partial" (one) or "plain" (neither). RFC 7081 section 7
+	// asks both faces to show it.
+	Signalling string    `json:"signalling"`
+	Media      string    `json:"media"`
+	Security   string    `json:"security"`
+	Since      time.Time `json:"since"`
 }
 
 // Node is the answering node's health and key figures for the dashboard.

@@ -148,8 +148,8 @@ function updateRow(tr, p) {
   }
   setText(c.role, p.role + (p.affiliation !== "none" ? ` (${p.affiliation})` : ""));
   setText(c.status, [p.muted ? "muted" : "", p.held ? "on hold" : "", p.talking ? "talking" : ""].filter(Boolean).join(", ") || "—");
-  const secure = (p.legs || []).map((l) => l.security);
-  setText(c.security, secure.length ? secure.join(", ") : "—");
+  const secure = (p.legs || []).map((l) => `${l.security} (${l.signalling}, ${l.media})`);
+  setText(c.security, secure.length ? secure.join("; ") : "—");
   setText(c.jid, p.jid || "");
   const voice = p.role === "visitor" ? "unmute" : "mute";
   tr.voice_.dataset.action = voice;
@@ -160,7 +160,7 @@ function updateRow(tr, p) {
 
 function pendingRow(l) {
   return el("tr", { "data-call": l.call_id }, el("td", { class: "nick" }, "(" + (l.ringing ? "ringing" : l.state) + ")"),
-    el("td", {}, el("span", { class: "face " + l.kind }, l.kind)), el("td"), el("td"), el("td", {}, l.security), el("td"), el("td"));
+    el("td", {}, el("span", { class: "face " + l.kind }, l.kind)), el("td"), el("td"), el("td", {}, `${l.security} (${l.signalling}, ${l.media})`), el("td"), el("td"));
 }
 
 // roomView makes a room's section with its controls, once.
