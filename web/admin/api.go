@@ -47,6 +47,7 @@ type API struct {
 	log *slog.Logger
 	mux *http.ServeMux
 
+	feed *roomsFeed
 	mu   sync.Mutex
 	subs map[chan Action]struct{} // event streams, told of each action
 }
@@ -63,7 +64,8 @@ func New(cfg Config) (*API, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	a := &API{cfg: cfg, log: log, mux: http.NewServeMux(), subs: map[chan Action]struct{}{}}
+	a := &API{cfg: cfg, log: log, mux: http.NewServeMux(), subs: map[chan Action]struct{}{},
+		feed: &roomsFeed{rooms: cfg.Rooms, poll: cfg.Poll, log: log, subs: map[chan []byte]struct{}{}}}
 	a.mux.HandleFunc("GET "+Prefix+"openapi.json", a.openAPI)
 	a.mux.Handle("GET "+Prefix+"rooms", a.auth(a.listRooms))
 	a.mux.Handle("GET "+Prefix+"rooms/{room}", a.auth(a.showRoom))

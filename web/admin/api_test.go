@@ -317,3 +317,52 @@ func readSource(name string) (string, error) {
 	b, err := os.ReadFile(name)
 	return string(b), err
 }
+
+// TestEventsShareOneReader: every stream gets the rooms from one reader,
+// which stops when the last stream closes.
+func TestEventsShareOneReader(t *testing.T) {
+	f := &fakeBridge{rooms: []Room{{Name: "standup"}}}
+	a, err := New(Config{Rooms: f, Moderator: f, Poll: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	var bodies []io.ReadCloser
+	for range 3 {
+		req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+Prefix+"events", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bodies = append(bodies, resp.Body)
+		line, err := bufio.NewReader(resp.Body).ReadString('\n')
+		if err != nil || line != "event: rooms\n" {
+			t.Fatalf("stream %d began with %q (%v), want the rooms", len(bodies), line, err)
+		}
+	}
+	a.feed.mu.Lock()
+	n := len(a.feed.subs)
+	a.feed.mu.Unlock()
+	if n != 3 {
+		t.Errorf("the feed serves %d streams, want 3", n)
+	}
+	cancel()
+	for _, b := range bodies {
+		b.Close()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		a.feed.mu.Lock()
+		running := a.feed.running
+		a.feed.mu.Unlock()
+		if !running {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the feed still reads the rooms with no stream open")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
