@@ -24,6 +24,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"cusax.dev/bridge/mixer/codec"
 )
 
 type options struct {
@@ -37,6 +39,8 @@ type options struct {
 	bridge   string
 	janus    string
 	setup    int
+	media    media
+	nice     int
 }
 
 func main() {
@@ -52,7 +56,18 @@ func main() {
 	flag.StringVar(&o.bridge, "bridge", "bin/bridge", "the bridge binary")
 	flag.StringVar(&o.janus, "janus", "janus", "the Janus binary")
 	flag.IntVar(&o.setup, "setup-parallel", 16, "calls set up at once")
+	flag.IntVar(&o.nice, "nice", 0, "start the servers under nice -n this (negative, as root: ahead of other work on a shared machine)")
+	codecName := flag.String("codec", "pcmu", "codec of every leg: pcmu or opus")
 	flag.Parse()
+	switch *codecName {
+	case "pcmu":
+		o.media = pcmu
+	case "opus":
+		o.media = opus
+	default:
+		fmt.Fprintf(os.Stderr, "load: -codec wants pcmu or opus, got %q\n", *codecName)
+		os.Exit(2)
+	}
 	for _, s := range strings.Split(counts, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n <= 0 {
@@ -88,6 +103,7 @@ type result struct {
 	loss        float64 // fraction of expected packets not received
 	pps         float64 // mean packets a second per leg
 	hearing     int     // legs that heard a talker in most frames
+	checking    int     // legs that checked what they heard
 	legs        int
 	stray       int64
 	setupSecond float64
@@ -100,8 +116,8 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	fmt.Printf("load: rooms of %d, %d talkers, PCMU 20 ms, %v warm-up, %v measured, %d rounds, %s\n",
-		o.roomSize, o.talkers, o.warmup, o.measure, o.rounds, strings.Join(o.systems, " and "))
+	fmt.Printf("load: rooms of %d, %d talkers, %s 20 ms, %v warm-up, %v measured, %d rounds, servers at nice %d, %s\n",
+		o.roomSize, o.talkers, o.media.name, o.warmup, o.measure, o.rounds, o.nice, strings.Join(o.systems, " and "))
 	fmt.Println("system  N      µs CPU/part-frame  % core  RSS MB  switches/part-frame  p50 ms  p99 ms  loss %   pkt/s/leg  hearing  setup s  load before")
 	var all []result
 	for _, n := range o.counts {
@@ -116,7 +132,7 @@ func run(ctx context.Context, o options) error {
 				}
 				all = append(all, r)
 				fmt.Printf("%-7s %-6d %17.2f  %6.1f  %6.1f  %19.3f  %6.2f  %6.2f  %6.3f  %9.2f  %4d/%-4d %6.1f  %s\n",
-					r.system, r.n, r.cpuPerPF, r.core, r.rssMB, r.wakePerPF, r.p50, r.p99, 100*r.loss, r.pps, r.hearing, r.legs, r.setupSecond, r.load)
+					r.system, r.n, r.cpuPerPF, r.core, r.rssMB, r.wakePerPF, r.p50, r.p99, 100*r.loss, r.pps, r.hearing, r.checking, r.setupSecond, r.load)
 			}
 		}
 	}
@@ -178,22 +194,22 @@ func oneRound(ctx context.Context, o options, sys string, n int, dir string) (re
 	var err error
 	switch sys {
 	case "bridge":
-		srv, err = startBridge(ctx, o.bridge, dir)
+		srv, err = startBridge(ctx, o.bridge, dir, o.media, o.nice)
 	case "janus":
-		srv, err = startJanus(ctx, o.janus, dir)
+		srv, err = startJanus(ctx, o.janus, dir, o.media, o.nice)
 	default:
 		label, bin, ok := strings.Cut(sys, "=")
 		if !ok {
 			return result{}, fmt.Errorf("unknown system %q (want bridge, janus or label=path)", sys)
 		}
 		sys = label
-		srv, err = startBridge(ctx, bin, dir)
+		srv, err = startBridge(ctx, bin, dir, o.media, o.nice)
 	}
 	if err != nil {
 		return result{}, err
 	}
 	defer srv.stop()
-	talk, noise, err := audio()
+	talk, noise, err := audio(o.media)
 	if err != nil {
 		return result{}, err
 	}
@@ -203,7 +219,7 @@ func oneRound(ctx context.Context, o options, sys string, n int, dir string) (re
 	var groups []*group
 	for i := range legs {
 		if i%legsPerSocket == 0 {
-			g, err := newGroup()
+			g, err := newGroup(o.media)
 			if err != nil {
 				return result{}, err
 			}
@@ -214,6 +230,11 @@ func oneRound(ctx context.Context, o options, sys string, n int, dir string) (re
 		l := &leg{talker: i%o.roomSize < o.talkers, ssrc: uint32(i + 1), frames: &noise}
 		if l.talker {
 			l.frames = &talk
+		}
+		if o.media.name == pcmu.name || i%opusCheckEvery == 0 {
+			if l.check, err = codec.NewDecoder(o.media.name); err != nil {
+				return result{}, err
+			}
 		}
 		legs[i] = l
 	}
@@ -302,8 +323,11 @@ func oneRound(ctx context.Context, o options, sys string, n int, dir string) (re
 			if exp > st.got {
 				lost += exp - st.got
 			}
-			if st.loud*2 > st.got {
-				r.hearing++
+			if l.check != nil {
+				r.checking++
+				if st.loud*2 > st.checked {
+					r.hearing++
+				}
 			}
 		}
 		g.mu.Unlock()

@@ -29,8 +29,33 @@ const frame = 20 * time.Millisecond
 // small machine.
 const legsPerSocket = 64
 
-// pcmuPT is PCMU's static payload type (RFC 3551).
-const pcmuPT = 0
+// media is the codec every leg of a run uses.
+type media struct {
+	name  string // codec.PCMU or codec.Opus
+	pt    uint8  // 0 (RFC 3551) or 111 (dynamic, as browsers and Janus use)
+	ticks uint32 // RTP timestamp step per frame
+	rate  int    // RTP clock rate
+}
+
+// mixRate is the rate the bridge mixes this codec at, given to Janus's room
+// so both mix alike: 8 kHz for PCMU (the bridge upsamples, but the audio is
+// narrowband), 16 kHz for Opus (the bridge's internal rate).
+func (m media) mixRate() int {
+	if m.name == codec.PCMU {
+		return 8000
+	}
+	return codec.SampleRate
+}
+
+var (
+	pcmu = media{name: codec.PCMU, pt: 0, ticks: 160, rate: 8000}
+	opus = media{name: codec.Opus, pt: 111, ticks: 960, rate: 48000}
+)
+
+// opusCheckEvery is how many Opus legs share one that decodes its mix to
+// check it: decoding every leg would cost the generator more than the
+// server. PCMU legs all check (a table lookup per byte).
+const opusCheckEvery = 8
 
 // leg is one simulated phone's media.
 type leg struct {
@@ -40,6 +65,7 @@ type leg struct {
 	ts     uint32
 	server netip.AddrPort // where its RTP goes (the server's port for it)
 	frames *[][]byte      // payloads it cycles through
+	check  codec.Decoder  // decodes its mix to check it, or nil
 	stats  legStats
 }
 
@@ -52,6 +78,7 @@ type legStats struct {
 	haveSeq    bool
 	lastArrive int64 // ns, kernel receive time
 	loud       int64 // packets whose level says a talker is audible
+	checked    int64 // packets whose level was looked at
 }
 
 // extend turns a 16-bit sequence number into a 32-bit one near the last.
@@ -71,6 +98,7 @@ func (s *legStats) extend(seq uint16) uint32 {
 
 // group is legsPerSocket legs sharing one generator socket.
 type group struct {
+	media  media
 	conn   *net.UDPConn
 	pc     *ipv4.PacketConn
 	local  netip.AddrPort
@@ -83,7 +111,7 @@ type group struct {
 	stray     int64 // packets from no known server port
 }
 
-func newGroup() (*group, error) {
+func newGroup(m media) (*group, error) {
 	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		return nil, fmt.Errorf("generator socket: %w", err)
@@ -103,7 +131,7 @@ func newGroup() (*group, error) {
 		c.Close()
 		return nil, fmt.Errorf("kernel receive timestamps (SO_TIMESTAMPNS): %w", err)
 	}
-	return &group{conn: c, pc: ipv4.NewPacketConn(c), local: c.LocalAddr().(*net.UDPAddr).AddrPort(), byPort: map[uint16]*leg{}}, nil
+	return &group{media: m, conn: c, pc: ipv4.NewPacketConn(c), local: c.LocalAddr().(*net.UDPAddr).AddrPort(), byPort: map[uint16]*leg{}}, nil
 }
 
 func (g *group) add(l *leg) {
@@ -115,7 +143,7 @@ func (g *group) add(l *leg) {
 // tick.
 func (g *group) send(stop <-chan struct{}) {
 	msgs := make([]ipv4.Message, len(g.legs))
-	bufs := make([][172]byte, len(g.legs))
+	bufs := make([][12 + codec.MaxPayload]byte, len(g.legs))
 	addrs := make([]*net.UDPAddr, len(g.legs))
 	for i, l := range g.legs {
 		addrs[i] = net.UDPAddrFromAddrPort(l.server)
@@ -125,13 +153,13 @@ func (g *group) send(stop <-chan struct{}) {
 		for i, l := range g.legs {
 			p := (*l.frames)[k%len(*l.frames)]
 			b := bufs[i][:12+len(p)]
-			b[0], b[1] = 0x80, pcmuPT
+			b[0], b[1] = 0x80, g.media.pt
 			binary.BigEndian.PutUint16(b[2:], l.seq)
 			binary.BigEndian.PutUint32(b[4:], l.ts)
 			binary.BigEndian.PutUint32(b[8:], l.ssrc)
 			copy(b[12:], p)
 			l.seq++
-			l.ts += 160
+			l.ts += g.media.ticks
 			msgs[i] = ipv4.Message{Buffers: [][]byte{b}, Addr: addrs[i]}
 		}
 		for sent := 0; sent < len(msgs); {
@@ -176,11 +204,7 @@ func (g *group) receive() {
 		msgs[i].Buffers = [][]byte{make([]byte, 1500)}
 		msgs[i].OOB = make([]byte, 64)
 	}
-	dec, err := codec.NewDecoder(codec.PCMU)
-	if err != nil {
-		panic(err) // PCMU is built in
-	}
-	lv := dec.(interface{ Level([]byte) (int64, int) })
+	pcm := make([]int16, codec.MaxDecodeSamples)
 	for {
 		n, err := g.pc.ReadBatch(msgs, 0)
 		if err != nil {
@@ -219,12 +243,33 @@ func (g *group) receive() {
 			}
 			st.lastArrive = at
 			st.got++
-			if lvl, _ := lv.Level(payload); lvl > loudLevel {
-				st.loud++
+			if l.check != nil {
+				st.checked++
+				if lvl := level(l.check, payload, pcm); lvl > loudLevel {
+					st.loud++
+				}
 			}
 		}
 		g.mu.Unlock()
 	}
+}
+
+// level is the mean square of a payload's audio: G.711's from its table,
+// anything else decoded.
+func level(dec codec.Decoder, payload []byte, pcm []int16) int64 {
+	if lv, ok := dec.(interface{ Level([]byte) (int64, int) }); ok {
+		l, _ := lv.Level(payload)
+		return l
+	}
+	n, err := dec.Decode(payload, pcm)
+	if err != nil || n == 0 {
+		return 0
+	}
+	var sum int64
+	for _, s := range pcm[:n] {
+		sum += int64(s) * int64(s)
+	}
+	return sum / int64(n)
 }
 
 // rtpSeqPayload reads an RTP packet's sequence number and payload (RFC 3550
@@ -322,12 +367,12 @@ func (h *histogram) quantile(q float64) float64 {
 	return math.Inf(1)
 }
 
-// audio builds the payloads legs cycle through: one second of a
+// audio builds the payloads, in codec m, legs cycle through: one second of a
 // speech-like signal for talkers (a 300 Hz tone with a 4 Hz syllable
 // envelope, at most -16 dBFS) and of comfort-level noise for the rest
 // (-60 dBFS).
-func audio() (talk, noise [][]byte, err error) {
-	enc, err := codec.NewEncoder(codec.PCMU)
+func audio(m media) (talk, noise [][]byte, err error) {
+	enc, err := codec.NewEncoder(m.name)
 	if err != nil {
 		return nil, nil, err
 	}

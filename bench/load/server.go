@@ -39,7 +39,13 @@ type process struct {
 	done chan struct{}
 }
 
-func startProcess(logPath string, name string, args ...string) (*process, error) {
+// startProcess starts name with args, under nice -n nice when nice is not 0
+// (nice execs the program, so the pid is the server's).
+func startProcess(logPath string, nice int, name string, args ...string) (*process, error) {
+	if nice != 0 {
+		args = append([]string{"-n", strconv.Itoa(nice), name}, args...)
+		name = "nice"
+	}
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
@@ -84,6 +90,15 @@ func freePort(network string) (int, error) {
 	}
 }
 
+// logTail is the end of a server's log, for an error message.
+func logTail(path string) string {
+	b, _ := os.ReadFile(path)
+	if len(b) > 600 {
+		b = b[len(b)-600:]
+	}
+	return strings.TrimSpace(string(b))
+}
+
 // waitHTTP polls url until it answers 200 or ctx ends.
 func waitHTTP(ctx context.Context, url string, exited <-chan struct{}) error {
 	for {
@@ -112,7 +127,24 @@ type bridge struct {
 	calls  []*call
 }
 
-func startBridge(ctx context.Context, bin, dir string) (*bridge, error) {
+// startBridge starts the bridge, trying again on fresh ports if it could
+// not bind the ones picked (another process may take a port between the
+// pick and the bind: the machine is shared).
+func startBridge(ctx context.Context, bin, dir string, m media, nice int) (*bridge, error) {
+	var err error
+	for attempt := range 3 {
+		var b *bridge
+		if b, err = startBridgeOnce(ctx, bin, filepath.Join(dir, strconv.Itoa(attempt)), m, nice); err == nil {
+			return b, nil
+		}
+	}
+	return nil, err
+}
+
+func startBridgeOnce(ctx context.Context, bin, dir string, m media, nice int) (*bridge, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
 	sipPort, err := freePort("udp")
 	if err != nil {
 		return nil, err
@@ -121,7 +153,7 @@ func startBridge(ctx context.Context, bin, dir string) (*bridge, error) {
 	if err != nil {
 		return nil, err
 	}
-	proc, err := startProcess(filepath.Join(dir, "bridge.log"), bin,
+	proc, err := startProcess(filepath.Join(dir, "bridge.log"), nice, bin,
 		"--sip-listen", "127.0.0.1:"+strconv.Itoa(sipPort), "--sip-domain", "127.0.0.1",
 		"--rtp-address", "127.0.0.1", "--rtp-ports", "20000-29999",
 		"--http-listen", "127.0.0.1:"+strconv.Itoa(httpPort), "--data-dir", filepath.Join(dir, "data"),
@@ -133,9 +165,9 @@ func startBridge(ctx context.Context, bin, dir string) (*bridge, error) {
 	defer cancel()
 	if err := waitHTTP(wctx, fmt.Sprintf("http://127.0.0.1:%d/readyz", httpPort), proc.done); err != nil {
 		proc.stop()
-		return nil, fmt.Errorf("bridge: %w (log: %s)", err, filepath.Join(dir, "bridge.log"))
+		return nil, fmt.Errorf("bridge: %w; its log ends: %s", err, logTail(filepath.Join(dir, "bridge.log")))
 	}
-	ph, err := newPhones(netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(sipPort)), "127.0.0.1")
+	ph, err := newPhones(netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(sipPort)), "127.0.0.1", m)
 	if err != nil {
 		proc.stop()
 		return nil, err
@@ -174,6 +206,7 @@ func (b *bridge) stop() {
 // loopback, with a configuration folder of its own; participants are plain
 // RTP ("rtp" in the join request).
 type janus struct {
+	media   media
 	proc    *process
 	base    string // http://127.0.0.1:port/janus
 	session int64
@@ -184,7 +217,7 @@ type janus struct {
 	stopLP  context.CancelFunc
 }
 
-func startJanus(ctx context.Context, bin, dir string) (*janus, error) {
+func startJanus(ctx context.Context, bin, dir string, m media, nice int) (*janus, error) {
 	httpPort, err := freePort("tcp")
 	if err != nil {
 		return nil, err
@@ -193,16 +226,16 @@ func startJanus(ctx context.Context, bin, dir string) (*janus, error) {
 	if err := writeJanusConfig(cfgDir, httpPort); err != nil {
 		return nil, err
 	}
-	proc, err := startProcess(filepath.Join(dir, "janus.log"), bin, "-F", cfgDir, "-C", filepath.Join(cfgDir, "janus.jcfg"), "-d", "3")
+	proc, err := startProcess(filepath.Join(dir, "janus.log"), nice, bin, "-F", cfgDir, "-C", filepath.Join(cfgDir, "janus.jcfg"), "-d", "3")
 	if err != nil {
 		return nil, err
 	}
-	j := &janus{proc: proc, base: fmt.Sprintf("http://127.0.0.1:%d/janus", httpPort), rooms: map[string]int64{}, events: newJanusEvents()}
+	j := &janus{media: m, proc: proc, base: fmt.Sprintf("http://127.0.0.1:%d/janus", httpPort), rooms: map[string]int64{}, events: newJanusEvents()}
 	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	if err := waitHTTP(wctx, j.base+"/info", proc.done); err != nil {
 		proc.stop()
-		return nil, fmt.Errorf("janus: %w (log: %s)", err, filepath.Join(dir, "janus.log"))
+		return nil, fmt.Errorf("janus: %w; its log ends: %s", err, logTail(filepath.Join(dir, "janus.log")))
 	}
 	var res struct {
 		Data struct{ ID int64 } `json:"data"`
@@ -397,7 +430,8 @@ func (j *janus) attach(ctx context.Context) (int64, error) {
 	return res.Data.ID, nil
 }
 
-// room creates the AudioBridge room for name once, at 8 kHz like PCMU.
+// room creates the AudioBridge room for name once, mixing at the rate the
+// bridge mixes that codec at.
 func (j *janus) room(ctx context.Context, name string, handle int64) (int64, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -413,7 +447,7 @@ func (j *janus) room(ctx context.Context, name string, handle int64) (int64, err
 			}
 		}
 	}
-	body := map[string]any{"request": "create", "room": id, "sampling_rate": 8000, "audiolevel_event": false, "record": false, "allow_rtp_participants": true}
+	body := map[string]any{"request": "create", "room": id, "sampling_rate": j.media.mixRate(), "audiolevel_event": false, "record": false, "allow_rtp_participants": true}
 	if err := j.post(ctx, fmt.Sprintf("/%d/%d", j.session, handle), map[string]any{"janus": "message", "body": body}, &res); err != nil {
 		return 0, err
 	}
@@ -435,8 +469,8 @@ func (j *janus) join(ctx context.Context, room string, rtp netip.AddrPort) (neti
 	}
 	tx := token()
 	ch := j.events.expect(tx)
-	body := map[string]any{"request": "join", "room": id, "display": "load", "codec": "pcmu",
-		"rtp": map[string]any{"ip": rtp.Addr().String(), "port": rtp.Port(), "payload_type": pcmuPT}}
+	body := map[string]any{"request": "join", "room": id, "display": "load", "codec": strings.ToLower(j.media.name),
+		"rtp": map[string]any{"ip": rtp.Addr().String(), "port": rtp.Port(), "payload_type": j.media.pt}}
 	raw, _ := json.Marshal(map[string]any{"janus": "message", "transaction": tx, "body": body})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, fmt.Sprintf("%s/%d/%d", j.base, j.session, h), bytes.NewReader(raw))
 	if err != nil {

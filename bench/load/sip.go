@@ -24,6 +24,7 @@ type phones struct {
 	local  netip.AddrPort
 	server netip.AddrPort
 	domain string
+	media  media
 
 	mu    sync.Mutex
 	calls map[string]chan *sip.Response // by Call-ID
@@ -37,13 +38,13 @@ type call struct {
 	media              netip.AddrPort // the server's RTP address for this call
 }
 
-func newPhones(server netip.AddrPort, domain string) (*phones, error) {
+func newPhones(server netip.AddrPort, domain string, m media) (*phones, error) {
 	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		return nil, fmt.Errorf("SIP socket: %w", err)
 	}
 	_ = c.SetReadBuffer(4 << 20)
-	p := &phones{conn: c, local: c.LocalAddr().(*net.UDPAddr).AddrPort(), server: server, domain: domain, calls: map[string]chan *sip.Response{}}
+	p := &phones{conn: c, local: c.LocalAddr().(*net.UDPAddr).AddrPort(), server: server, domain: domain, media: m, calls: map[string]chan *sip.Response{}}
 	go p.read()
 	return p, nil
 }
@@ -132,8 +133,12 @@ func token() string { return strconv.FormatUint(rand.Uint64(), 36) }
 // dial calls room with an offer whose media goes to rtp, retrying on 503.
 func (p *phones) dial(ctx context.Context, room string, rtp netip.AddrPort) (*call, error) {
 	c := &call{id: token() + "@load", fromTag: token(), cseq: 1}
+	rtpmap := fmt.Sprintf("%s/%d", p.media.name, p.media.rate)
+	if p.media.name == opus.name {
+		rtpmap += "/2" // RFC 7587
+	}
 	sdpBody := fmt.Sprintf("v=0\r\no=load %d 1 IN IP4 127.0.0.1\r\ns=load\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
-		"m=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=ptime:20\r\na=sendrecv\r\n", rand.Uint32()>>1, rtp.Port())
+		"m=audio %d RTP/AVP %d\r\na=rtpmap:%d %s\r\na=ptime:20\r\na=sendrecv\r\n", rand.Uint32()>>1, rtp.Port(), p.media.pt, p.media.pt, rtpmap)
 	uri := fmt.Sprintf("sip:%s@%s", room, p.domain)
 	for attempt := 0; ; attempt++ {
 		branch := "z9hG4bK" + token()
