@@ -2,6 +2,7 @@ package muc
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"time"
 
@@ -29,6 +30,11 @@ type Config struct {
 	// Domain is the component's domain, e.g. conference.example.test. Rooms
 	// are <room>@Domain.
 	Domain string
+	// ComponentTLS, when set, speaks TLS on the component port (ejabberd's
+	// ejabberd_service with tls: true), verifying the server's certificate
+	// as RFC 7590 asks; nil is plain TCP, for loopback or a private network
+	// (Prosody 0.12 has no TLS there).
+	ComponentTLS *tls.Config
 	// Secret is the shared component secret.
 	Secret string
 	// SIPDomain is where the audio face of each room lives: room disco#info

@@ -2,6 +2,7 @@ package muc
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -102,6 +103,15 @@ func (s *Service) runLink(ctx context.Context) (up bool, err error) {
 		return false, fmt.Errorf("muc: dialing the component port %s: %w", s.cfg.ComponentAddr, err)
 	}
 	hctx, hcancel := context.WithTimeout(ctx, 10*time.Second)
+	if s.cfg.ComponentTLS != nil {
+		tc := tls.Client(conn, s.cfg.ComponentTLS)
+		if err := tc.HandshakeContext(hctx); err != nil {
+			hcancel()
+			conn.Close()
+			return false, fmt.Errorf("muc: TLS to the component port %s: %w", s.cfg.ComponentAddr, err)
+		}
+		conn = tc
+	}
 	stopDuringHandshake := context.AfterFunc(hctx, func() {
 		if hctx.Err() != nil {
 			conn.Close()

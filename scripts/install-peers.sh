@@ -18,7 +18,8 @@ declare -A peers=(
   [tmux]=tmux
   [chromium]=chromium    # browser join and page tests (chromedp)
   [espeak-ng]=espeak-ng  # make prompts: the voice prompts
-  [tshark]=tshark        # SIP conformance tests
+  [tshark]=tshark        # media security: no PCMU in the clear on an SRTP leg
+  [ejabberdctl]=ejabberd # the component link over TLS (ejabberd_service tls: true)
   [lua5.4]=lua5.4        # mod_cusax_multicast's tests run its Lua as Prosody does
   [janus]=janus          # make bench-load: Janus AudioBridge, measured beside the bridge
 )

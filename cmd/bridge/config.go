@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -59,7 +60,8 @@ type Config struct {
 	InviteRate      float64 // new INVITEs a second per source address; 0: no limit
 	InviteBurst     int     // 0: no limit
 	Web             WebConfig
-	MediaEncryption string // optional, required or off
+	XMPPTLS         *tls.Config // nil: plain TCP to the component port
+	MediaEncryption string      // optional, required or off
 
 	// ConfigFile is the YAML file the settings were read from, if any.
 	ConfigFile string
@@ -265,6 +267,10 @@ func validate(raw map[string]rawValue) (Config, error) {
 		{keyXMPPComponent, func(v string) (err error) { cfg.XMPPComponent, err = parseHostPort(v); return }},
 		{keyXMPPDomain, func(v string) (err error) { cfg.XMPPDomain, err = parseDomain(v); return }},
 		{keyXMPPSecret, func(v string) error { cfg.XMPPSecret = v; return nil }},
+		{keyXMPPTLS, func(v string) (err error) {
+			cfg.XMPPTLS, err = componentTLS(v, raw[keyXMPPTLSCA].value, raw[keyXMPPTLSName].value, cfg.XMPPComponent)
+			return
+		}},
 		{keyDirectory, func(v string) (err error) { cfg.Directory, err = parseDirectory(v); return }},
 		{keyAnnounceDialIn, func(v string) (err error) { cfg.AnnounceDialIn, err = parseBool(v); return }},
 		{keyJoinTokenTTL, func(v string) (err error) { cfg.JoinTokenTTL, err = parsePositiveDuration(v); return }},

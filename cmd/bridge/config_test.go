@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cusax.dev/bridge/internal/testpeer"
 	"errors"
 	"flag"
 	"io"
@@ -174,6 +175,9 @@ func TestBadSettings(t *testing.T) {
 		{"tls advertise without tls", []string{"--sip-tls-advertise", "10.0.0.7:5061"}, nil, []string{`invalid sip-tls-advertise "10.0.0.7:5061"`, "without --sip-tls-listen"}},
 		{"advertise unspecified", []string{"--sip-advertise", "0.0.0.0:5060"}, nil, []string{`invalid sip-advertise "0.0.0.0:5060"`, "unspecified"}},
 		{"unknown route mode", []string{"--route-mode", "forward"}, nil, []string{`invalid route-mode "forward"`, "redirect or proxy"}},
+		{"component CA without TLS", []string{"--xmpp-component-ca", "/etc/hostname"}, nil, []string{"invalid xmpp-component-tls", "without TLS"}},
+		{"component CA unreadable", []string{"--xmpp-component-tls", "true", "--xmpp-component-ca", "/nonexistent.pem"}, nil, []string{"invalid xmpp-component-tls", "cannot read it"}},
+		{"component CA not PEM", []string{"--xmpp-component-tls", "true", "--xmpp-component-ca", notADir}, nil, []string{"holds no PEM certificate"}},
 		{"unknown media encryption", []string{"--media-encryption", "always"}, nil, []string{`invalid media-encryption "always"`, "optional, required or off"}},
 		{"web cert without key", []string{"--web-listen", "127.0.0.1:8443", "--web-key", ""}, []string{"BRIDGE_WEB_CERT", "/nonexistent.pem"}, []string{"web-cert", "cannot read it"}},
 		{"web public URL with a query", []string{"--web-listen", "127.0.0.1:8443", "--web-public-url", "https://meet.example.com/?x=1"}, nil, []string{"invalid web-public-url", "no query"}},
@@ -299,4 +303,28 @@ func FuzzConfigYAML(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestComponentTLSSettings: TLS to the component port verifies the server
+// by the host of --xmpp-component unless a name is given, against the
+// system's CAs unless a file is.
+func TestComponentTLSSettings(t *testing.T) {
+	ca, _, _ := testpeer.CA(t)
+	cfg, err := loadConfig([]string{"--data-dir", t.TempDir(), "--xmpp-component", "xmpp.example.com:5347", "--xmpp-component-tls", "true"}, env(), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.XMPPTLS == nil || cfg.XMPPTLS.ServerName != "xmpp.example.com" || cfg.XMPPTLS.RootCAs != nil || cfg.XMPPTLS.InsecureSkipVerify {
+		t.Errorf("TLS settings %+v: want the component host as name, the system's CAs, verification on", cfg.XMPPTLS)
+	}
+	cfg, err = loadConfig([]string{"--data-dir", t.TempDir(), "--xmpp-component-tls", "true", "--xmpp-component-ca", ca, "--xmpp-component-tls-name", "example.test"}, env(), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.XMPPTLS.ServerName != "example.test" || cfg.XMPPTLS.RootCAs == nil {
+		t.Errorf("TLS settings %+v: want the given name and CA", cfg.XMPPTLS)
+	}
+	if cfg, _ := loadConfig([]string{"--data-dir", t.TempDir()}, env(), io.Discard); cfg.XMPPTLS != nil {
+		t.Error("TLS to the component port is on by default")
+	}
 }

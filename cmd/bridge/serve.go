@@ -194,6 +194,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	if cfg.ChatEnabled() {
 		chatCfg := muc.Config{
+			ComponentTLS:  cfg.XMPPTLS,
 			ComponentAddr: cfg.XMPPComponent,
 			Domain:        cfg.XMPPDomain,
 			Secret:        cfg.XMPPSecret,

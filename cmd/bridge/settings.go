@@ -46,6 +46,9 @@ const (
 	keyXMPPComponent  = "xmpp-component"
 	keyXMPPDomain     = "xmpp-domain"
 	keyXMPPSecret     = "xmpp-secret"
+	keyXMPPTLS        = "xmpp-component-tls"
+	keyXMPPTLSCA      = "xmpp-component-ca"
+	keyXMPPTLSName    = "xmpp-component-tls-name"
 	keyDirectory      = "directory"
 	keyAnnounceDialIn = "announce-dial-in"
 	keyJoinTokenTTL   = "join-token-ttl"
@@ -91,6 +94,9 @@ var settings = []setting{
 	{keyXMPPComponent, "host:port of the XMPP server's component listener (XEP-0114)", constant("127.0.0.1:5347")},
 	{keyXMPPDomain, "component domain the chat rooms live on, <room>@<xmpp-domain>", constant("conference.localhost")},
 	{keyXMPPSecret, "shared secret of the XMPP component; empty turns the chat face off", constant("")},
+	{keyXMPPTLS, "speak TLS on the component port (true or false), verifying the server's certificate (RFC 7590): for ejabberd's ejabberd_service with tls: true; Prosody 0.12 has no TLS there, so keep its component port on loopback or a private network", constant("false")},
+	{keyXMPPTLSCA, "with --xmpp-component-tls: PEM file of the CA(s) to trust for the server's certificate (default: the system's)", constant("")},
+	{keyXMPPTLSName, "with --xmpp-component-tls: the name the server's certificate must carry (default: the host of --xmpp-component)", constant("")},
 	{keyDirectory, "directory rules binding callers to chat users, comma-separated SIP=JID pairs with an optional * in the user part, e.g. sip:*@example.test=*@example.test; they trust the SIP From address, so use them only behind an authenticating registrar or trunk", constant("")},
 	{keyAnnounceDialIn, "send each chat occupant its personal dial-in URI by private message when it joins (true or false); occupants can always ask with !dialin", constant("true")},
 	{keyJoinTokenTTL, "how long a personal dial-in URI stays valid after it was last announced", constant("24h")},

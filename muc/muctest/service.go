@@ -13,15 +13,16 @@ import (
 // its link is up and stops it in t.Cleanup. It returns a stop function for
 // tests that need to stop it earlier (e.g. to restart the bridge); calling
 // it twice is harmless.
+// p may be nil when cfg names the server (another XMPP server than Prosody).
 func StartService(t testing.TB, p *Prosody, component string, cfg muc.Config) (*muc.Service, func()) {
 	t.Helper()
 	if cfg.Domain == "" {
 		cfg.Domain = component
 	}
-	if cfg.ComponentAddr == "" {
+	if cfg.ComponentAddr == "" && p != nil {
 		cfg.ComponentAddr = p.ComponentAddr
 	}
-	if cfg.Secret == "" {
+	if cfg.Secret == "" && p != nil {
 		cfg.Secret = p.ComponentSecret
 	}
 	if cfg.ReconnectMin == 0 {
