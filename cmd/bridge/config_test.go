@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cusax.dev/bridge/internal/testpeer"
 	"errors"
 	"flag"
 	"io"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"cusax.dev/bridge/internal/testpeer"
 )
 
 // env builds a getenv from pairs, so tests never see the real environment.
