@@ -3,6 +3,7 @@ package focus
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -21,6 +22,9 @@ type LegInfo struct {
 	// MediaSRTP or MediaPlain (RFC 7081 section 7: both faces show them).
 	Secure bool
 	Media  string
+	// Remote is where the leg's RTP goes as the offer or answer gave it
+	// (zero until known).
+	Remote netip.AddrPort
 }
 
 // Legs lists the calls of a room ("" = every room), oldest first.
@@ -43,7 +47,7 @@ func (f *Focus) Legs(roomName string) []LegInfo {
 	for _, l := range legs {
 		l.mu.Lock()
 		li := LegInfo{CallID: l.callID, Room: l.room, Call: l.facts, State: l.state.String(),
-			Muted: l.focusMute, SelfMuted: l.selfMute, Since: l.created, Secure: l.facts.Secure, Media: l.neg.media()}
+			Muted: l.focusMute, SelfMuted: l.selfMute, Since: l.created, Secure: l.facts.Secure, Media: l.neg.media(), Remote: l.neg.Remote}
 		if l.media != nil {
 			li.MediaID = l.media.ID()
 		}

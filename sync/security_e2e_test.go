@@ -2,7 +2,12 @@ package sync_test
 
 import (
 	"bufio"
+	"encoding/binary"
 	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -200,6 +205,27 @@ func TestE2EMediaSecurity(t *testing.T) {
 		return got["tls/srtp"] == 1 && got["plain/rtp"] == 1
 	})
 
+	// Acceptance 4: a tampered SRTP packet, sent as if from alice's phone
+	// (raw socket, root only), is dropped and counted, and the call goes
+	// on (the recordings below cover the time after it).
+	var phoneRTP, aliceLeg netip.AddrPort
+	for _, l := range st.Focus.Legs("secure") {
+		if l.Media == focus.MediaSRTP {
+			phoneRTP = l.Remote
+		}
+	}
+	aliceLeg = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(alicePort))
+	before := droppedSRTP(t, st)
+	tampered := make([]byte, 12+160+10)
+	tampered[0], tampered[1] = 0x80, 0 // RTP v2, PCMU: a plausible packet whose tag is wrong
+	for i := 0; i < 5; i++ {
+		binary.BigEndian.PutUint16(tampered[2:], uint16(40000+i))
+		if err := spoofUDP(phoneRTP, aliceLeg, tampered); err != nil {
+			t.Fatalf("sending a tampered packet as %s: %v", phoneRTP, err)
+		}
+	}
+	synctest.WaitFor(t, "the tampered packets counted", func() bool { return droppedSRTP(t, st) >= before+5 })
+
 	time.Sleep(4 * time.Second) // audio to record and capture
 	capt.stop()
 	for _, p := range []*focustest.Baresip{alice, bob} {
@@ -240,4 +266,53 @@ func TestE2EMediaSecurity(t *testing.T) {
 	if srtp1000 > 0.02 || srtp440 > 0.02 {
 		t.Errorf("PCMU in the clear on the SRTP leg: 1000 Hz %.3f, 440 Hz %.3f", srtp1000, srtp440)
 	}
+}
+
+// droppedSRTP reads bridge_mixer_packets_dropped_total{reason="srtp_auth"}.
+func droppedSRTP(t *testing.T, st *synctest.Stack) float64 {
+	t.Helper()
+	mfs, err := st.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "bridge_mixer_packets_dropped_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "reason" && l.GetValue() == "srtp_auth" {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// spoofUDP sends one UDP datagram on loopback with any source address and
+// port, through a raw socket (root only): how a test injects a packet as if
+// from a peer's own port.
+func spoofUDP(src, dst netip.AddrPort, payload []byte) error {
+	if os.Geteuid() != 0 {
+		return errors.New("a raw socket needs root")
+	}
+	if !src.Addr().IsLoopback() || !dst.Addr().IsLoopback() {
+		return fmt.Errorf("loopback only, got %s -> %s", src, dst)
+	}
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_RAW, syscall.IPPROTO_RAW)
+	if err != nil {
+		return err
+	}
+	defer syscall.Close(fd)
+	pkt := make([]byte, 20+8+len(payload))
+	pkt[0], pkt[8], pkt[9] = 0x45, 64, syscall.IPPROTO_UDP // v4, TTL, UDP; the kernel fills length, ID and checksum
+	s4, d4 := src.Addr().As4(), dst.Addr().As4()
+	copy(pkt[12:16], s4[:])
+	copy(pkt[16:20], d4[:])
+	binary.BigEndian.PutUint16(pkt[20:], src.Port())
+	binary.BigEndian.PutUint16(pkt[22:], dst.Port())
+	binary.BigEndian.PutUint16(pkt[24:], uint16(8+len(payload))) // checksum 0: none (IPv4)
+	copy(pkt[28:], payload)
+	return syscall.Sendto(fd, pkt, 0, &syscall.SockaddrInet4{Addr: d4})
 }
