@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -47,9 +48,10 @@ type API struct {
 	log *slog.Logger
 	mux *http.ServeMux
 
-	feed *roomsFeed
-	mu   sync.Mutex
-	subs map[chan Action]struct{} // event streams, told of each action
+	feed    *roomsFeed
+	handler http.Handler // mux behind the cross-origin check
+	mu      sync.Mutex
+	subs    map[chan Action]struct{} // event streams, told of each action
 }
 
 // New builds the API; mount it on Prefix.
@@ -80,18 +82,23 @@ func New(cfg Config) (*API, error) {
 	a.mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API path: "+r.Method+" "+r.URL.Path+" (see "+Prefix+"openapi.json)", "")
 	})
+	// A page of another site open in the operator's browser must not act
+	// through it (CSRF): without a token, loopback is all the API checks.
+	a.handler = http.NewCrossOriginProtection().Handler(a.mux)
 	return a, nil
 }
 
 // ServeHTTP serves the API.
-func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
 
 // auth lets a request through with the right bearer token or, without a
 // configured token, from loopback only; otherwise nothing is touched.
 func (a *API) auth(next func(http.ResponseWriter, *http.Request, string)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if a.cfg.Token == "" {
-			if !fromLoopback(r) {
+			// The Host check stops DNS rebinding: a page of another site
+			// whose name resolves to 127.0.0.1 is same-origin to itself.
+			if !fromLoopback(r) || !loopbackHost(r.Host) {
 				a.log.Warn("admin API refused: no --admin-token-file, and not from loopback", "from", r.RemoteAddr, "path", r.URL.Path)
 				writeError(w, http.StatusForbidden, "the admin API answers only on loopback unless --admin-token-file is set", "")
 				return
@@ -113,6 +120,19 @@ func (a *API) auth(next func(http.ResponseWriter, *http.Request, string)) http.H
 func fromLoopback(r *http.Request) bool {
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	return err == nil && ap.Addr().Unmap().IsLoopback()
+}
+
+// loopbackHost reports whether a Host header names this machine: a
+// loopback IP or localhost, with or without a port.
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return ip.Unmap().IsLoopback()
+	}
+	return strings.EqualFold(host, "localhost")
 }
 
 func (a *API) openAPI(w http.ResponseWriter, _ *http.Request) {

@@ -162,7 +162,7 @@ func TestLoopbackOnly(t *testing.T) {
 	}
 	for addr, want := range map[string]int{"192.0.2.7:5555": http.StatusForbidden, "127.0.0.1:5555": http.StatusOK, "[::1]:5555": http.StatusOK} {
 		req := httptest.NewRequest("POST", Prefix+"rooms/standup/end", nil)
-		req.RemoteAddr = addr
+		req.RemoteAddr, req.Host = addr, "127.0.0.1:8080"
 		w := httptest.NewRecorder()
 		a.ServeHTTP(w, req)
 		if w.Code != want {
@@ -171,6 +171,35 @@ func TestLoopbackOnly(t *testing.T) {
 	}
 	if len(f.acts) != 2 {
 		t.Errorf("actions carried out: %v; want the two from loopback", f.acts)
+	}
+	// A page of another site open in the operator's browser: cross-site
+	// (CSRF), or a name of its own resolving to 127.0.0.1 (DNS rebinding).
+	for _, tc := range []struct {
+		name, host string
+		headers    map[string]string
+	}{
+		{"cross-site", "127.0.0.1:8080", map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "http://evil.example"}},
+		{"cross-origin without Sec-Fetch-Site", "127.0.0.1:8080", map[string]string{"Origin": "http://evil.example"}},
+		{"rebound name", "evil.example:8080", nil},
+	} {
+		req := httptest.NewRequest("POST", Prefix+"rooms/standup/end", nil)
+		req.RemoteAddr, req.Host = "127.0.0.1:5555", tc.host
+		for k, v := range tc.headers {
+			req.Header.Set(k, v)
+		}
+		w := httptest.NewRecorder()
+		a.ServeHTTP(w, req)
+		if w.Code != http.StatusForbidden {
+			t.Errorf("%s: end = %d, want 403", tc.name, w.Code)
+		}
+	}
+	if len(f.acts) != 2 {
+		t.Errorf("actions carried out: %v; want still the two", f.acts)
+	}
+	for _, host := range []string{"localhost:8080", "[::1]:8080", "127.0.0.1"} {
+		if !loopbackHost(host) {
+			t.Errorf("loopbackHost(%q) = false", host)
+		}
 	}
 }
 
