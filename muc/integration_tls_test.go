@@ -1,14 +1,12 @@
 package muc_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,23 +28,6 @@ func caPool(t *testing.T, file string) *x509.CertPool {
 	return p
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestComponentLinkOverTLS: against ejabberd's ejabberd_service listener
 // with tls: true, the component link comes up over TLS when the server's
 // certificate checks out against the CA it was given (RFC 7590), and never
@@ -57,7 +38,7 @@ func TestComponentLinkOverTLS(t *testing.T) {
 	cfg := muc.Config{Domain: ej.Component, ComponentAddr: ej.ComponentAddr, Secret: ej.ComponentSecret, SIPDomain: "127.0.0.1",
 		ReconnectMin: 50 * time.Millisecond, ReconnectMax: 200 * time.Millisecond,
 		ComponentTLS: &tls.Config{RootCAs: caPool(t, ca), ServerName: "example.test", MinVersion: tls.VersionTLS12}}
-	var goodLogs syncBuffer
+	var goodLogs testpeer.Buffer
 	cfg.Logger = slog.New(slog.NewTextHandler(&goodLogs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -71,7 +52,7 @@ func TestComponentLinkOverTLS(t *testing.T) {
 	}
 
 	otherCA, _, _ := testpeer.CA(t)
-	var logs syncBuffer
+	var logs testpeer.Buffer
 	bad := cfg
 	bad.ComponentTLS = &tls.Config{RootCAs: caPool(t, otherCA), ServerName: "example.test", MinVersion: tls.VersionTLS12}
 	bad.Logger = slog.New(slog.NewTextHandler(&logs, nil))

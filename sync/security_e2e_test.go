@@ -270,24 +270,7 @@ func TestE2EMediaSecurity(t *testing.T) {
 
 // droppedSRTP reads bridge_mixer_packets_dropped_total{reason="srtp_auth"}.
 func droppedSRTP(t *testing.T, st *synctest.Stack) float64 {
-	t.Helper()
-	mfs, err := st.Registry.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "bridge_mixer_packets_dropped_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "reason" && l.GetValue() == "srtp_auth" {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
+	return testpeer.Metric(t, st.Registry, "bridge_mixer_packets_dropped_total", "reason", "srtp_auth")
 }
 
 // spoofUDP sends one UDP datagram on loopback with any source address and

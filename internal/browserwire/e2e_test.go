@@ -260,22 +260,7 @@ func TestBrowserForgedToken(t *testing.T) {
 	if n := len(st.Web.Legs("")); n != 0 {
 		t.Errorf("%d browser legs after refused joins, want none", n)
 	}
-	if n := gauge(t, st, "bridge_mixer_legs"); n != 0 {
+	if n := testpeer.Metric(t, st.Registry, "bridge_mixer_legs"); n != 0 {
 		t.Errorf("the mixer holds %v legs after refused joins, want none (no media port used)", n)
 	}
-}
-
-func gauge(t *testing.T, st *synctest.Stack, name string) float64 {
-	t.Helper()
-	mfs, err := st.Registry.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			return mf.GetMetric()[0].GetGauge().GetValue()
-		}
-	}
-	t.Fatalf("no metric %s", name)
-	return 0
 }
