@@ -156,6 +156,36 @@ func TestBrowserJoin(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 	}
 
+	// The page shows who is in the room on both faces, and who talks:
+	// carol's phone (talking: she sends a tone), the moderator's chat, and
+	// bob himself with his browser.
+	waitPage(t, page, "the roster of both faces", `(() => {
+		const li = (n) => document.querySelector('#roster li[data-nick="' + n + '"]');
+		return li('carol') && li('carol').dataset.audio === 'phone' && li('carol').dataset.talking === 'true' &&
+			li('mod') && li('mod').dataset.audio === '' &&
+			li('bob') && li('bob').dataset.audio === 'browser' && li('bob').textContent.includes('(you)');
+	})()`)
+
+	// The page's own mute button shows on the chat face like a phone's
+	// DTMF self-mute, and unmuting takes it back.
+	modMark = mod.Mark()
+	if err := chromedp.Do(page, chromedp.Click("#mute")); err != nil {
+		t.Fatal(err)
+	}
+	mod.WaitFor(modMark, "bob's presence self-muted", func(s *muctest.Stanza) bool {
+		ph := s.Find(muc.NSBridge, "phone")
+		return s.Name() == "presence" && s.Attr("from") == roomJID+"/bob" && ph != nil && ph.Attr("muted") == "true"
+	})
+	waitPage(t, page, "the button pressed", `document.getElementById('mute').getAttribute('aria-pressed') === 'true'`)
+	modMark = mod.Mark()
+	if err := chromedp.Do(page, chromedp.Click("#mute")); err != nil {
+		t.Fatal(err)
+	}
+	mod.WaitFor(modMark, "bob's presence unmuted", func(s *muctest.Stanza) bool {
+		ph := s.Find(muc.NSBridge, "phone")
+		return s.Name() == "presence" && s.Attr("from") == roomJID+"/bob" && ph != nil && ph.Attr("muted") == ""
+	})
+
 	// Acceptance 2: voice revoked, then granted.
 	revoke := time.Now()
 	if res := mod.IQ("v1", synctest.AdminIQ("v1", roomJID, `<item nick='bob' role='visitor'/>`)); res.Attr("type") != "result" {
