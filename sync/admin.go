@@ -62,7 +62,8 @@ type Action struct {
 	Actor, Face string
 }
 
-// Chat calls an operator's ban and end of a room send to the link holder.
+// Chat calls an operator's ban, end of a room and room limit send to the
+// link holder.
 const (
 	callSetAffiliation = "set-affiliation"
 	callDestroyRoom    = "destroy-room"
@@ -113,7 +114,8 @@ type RoomView struct {
 	// Legs are the room's calls not shown by any occupant yet (ringing,
 	// awaiting a PIN).
 	Legs []LegView
-	// Node is the node that mixes the room's audio; "" when none does.
+	// Node is the node that mixes the room's audio: "" when none does,
+	// "local" for this node when it runs alone.
 	Node string
 	// Remote is true when Node is another node, which was asked for its
 	// calls (none are shown when it does not answer in time).

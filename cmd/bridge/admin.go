@@ -26,8 +26,9 @@ import (
 // nil) it lists this node's calls and refuses actions: they are MUC
 // moderation, and there is no MUC.
 type adminBridge struct {
-	sync  *bsync.Sync // nil without the chat face
-	focus *focus.Focus
+	sync   *bsync.Sync // nil without the chat face
+	focus  *focus.Focus
+	nodeID string // shown for the rooms a node running alone mixes
 }
 
 func (b adminBridge) Rooms(ctx context.Context) ([]admin.Room, error) {
@@ -40,7 +41,7 @@ func (b adminBridge) Rooms(ctx context.Context) ([]admin.Room, error) {
 	}
 	out := make([]admin.Room, 0, len(views))
 	for _, v := range views {
-		out = append(out, adminRoom(v))
+		out = append(out, b.adminRoom(v))
 	}
 	return out, nil
 }
@@ -59,7 +60,7 @@ func (b adminBridge) Room(ctx context.Context, name string) (admin.Room, error) 
 	if err != nil {
 		return admin.Room{}, err
 	}
-	return adminRoom(v), nil
+	return b.adminRoom(v), nil
 }
 
 func (b adminBridge) Act(ctx context.Context, a admin.Action) error {
@@ -113,7 +114,7 @@ func (b adminBridge) callsOnly(room string) []admin.Room {
 	for _, li := range b.focus.Legs(room) {
 		r := byRoom[li.Room]
 		if r == nil {
-			r = &admin.Room{Name: li.Room, Node: "local", Participants: []admin.Participant{}}
+			r = &admin.Room{Name: li.Room, Node: b.nodeID, Participants: []admin.Participant{}}
 			byRoom[li.Room] = r
 			names = append(names, li.Room)
 		}
@@ -137,7 +138,10 @@ func (b adminBridge) callsOnly(room string) []admin.Room {
 	return out
 }
 
-func adminRoom(v bsync.RoomView) admin.Room {
+func (b adminBridge) adminRoom(v bsync.RoomView) admin.Room {
+	if v.Node == "local" {
+		v.Node = b.nodeID
+	}
 	r := admin.Room{
 		Name: v.Name, Subject: v.Subject, Node: v.Node, Remote: v.Remote,
 		Limits:    admin.Limits{MaxParticipants: v.Config.MaxUsers},
@@ -319,7 +323,7 @@ func nodeFull(maxCalls, calls int) (focus.Admission, bool) {
 // adminHandlers builds what the ops server serves for operators: the admin
 // API under /api/v1/ and the dashboard at /.
 func adminHandlers(cfg Config, checks []web.ReadinessCheck, foc *focus.Focus, sy *bsync.Sync, log *slog.Logger) (map[string]http.Handler, error) {
-	bridge := adminBridge{sync: sy, focus: foc}
+	bridge := adminBridge{sync: sy, focus: foc, nodeID: cfg.NodeID}
 	api, err := admin.New(admin.Config{
 		Rooms: bridge, Moderator: bridge, Node: nodeStatus(cfg, checks, foc),
 		Token: cfg.AdminToken, Logger: log.With("part", "admin"),

@@ -196,6 +196,9 @@ func TestOperatorsDashboard(t *testing.T) {
 		if r.Name != "standup" {
 			continue
 		}
+		if r.Node != "ops" {
+			t.Errorf("standup's node = %q, want ops (--node-id)", r.Node)
+		}
 		if r.Security != "plain" {
 			t.Errorf("standup's security = %q, want plain (UDP signalling, RTP)", r.Security)
 		}
