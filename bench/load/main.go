@@ -40,7 +40,6 @@ type options struct {
 	janus    string
 	setup    int
 	media    media
-	nice     int
 }
 
 func main() {
@@ -56,7 +55,6 @@ func main() {
 	flag.StringVar(&o.bridge, "bridge", "bin/bridge", "the bridge binary")
 	flag.StringVar(&o.janus, "janus", "janus", "the Janus binary")
 	flag.IntVar(&o.setup, "setup-parallel", 16, "calls set up at once")
-	flag.IntVar(&o.nice, "nice", 0, "start the servers under nice -n this (negative, as root: ahead of other work on a shared machine)")
 	codecName := flag.String("codec", "pcmu", "codec of every leg: pcmu or opus")
 	flag.Parse()
 	switch *codecName {
@@ -116,8 +114,8 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	fmt.Printf("load: rooms of %d, %d talkers, %s 20 ms, %v warm-up, %v measured, %d rounds, servers at nice %d, %s\n",
-		o.roomSize, o.talkers, o.media.name, o.warmup, o.measure, o.rounds, o.nice, strings.Join(o.systems, " and "))
+	fmt.Printf("load: rooms of %d, %d talkers, %s 20 ms, %v warm-up, %v measured, %d rounds, nice %d, %s\n",
+		o.roomSize, o.talkers, o.media.name, o.warmup, o.measure, o.rounds, niceness(), strings.Join(o.systems, " and "))
 	fmt.Println("system  N      µs CPU/part-frame  % core  RSS MB  switches/part-frame  p50 ms  p99 ms  loss %   pkt/s/leg  hearing  setup s  load before")
 	var all []result
 	for _, n := range o.counts {
@@ -194,16 +192,16 @@ func oneRound(ctx context.Context, o options, sys string, n int, dir string) (re
 	var err error
 	switch sys {
 	case "bridge":
-		srv, err = startBridge(ctx, o.bridge, dir, o.media, o.nice)
+		srv, err = startBridge(ctx, o.bridge, dir, o.media)
 	case "janus":
-		srv, err = startJanus(ctx, o.janus, dir, o.media, o.nice)
+		srv, err = startJanus(ctx, o.janus, dir, o.media)
 	default:
 		label, bin, ok := strings.Cut(sys, "=")
 		if !ok {
 			return result{}, fmt.Errorf("unknown system %q (want bridge, janus or label=path)", sys)
 		}
 		sys = label
-		srv, err = startBridge(ctx, bin, dir, o.media, o.nice)
+		srv, err = startBridge(ctx, bin, dir, o.media)
 	}
 	if err != nil {
 		return result{}, err
@@ -393,6 +391,18 @@ func procCPU(pid int) (time.Duration, error) {
 		return 0, fmt.Errorf("/proc/%d/stat: utime/stime %q %q", pid, f[11], f[12])
 	}
 	return time.Duration(ut+st) * 10 * time.Millisecond, nil
+}
+
+// niceness is the generator's nice value, which the servers inherit: a
+// shared machine's other work competes less with `nice -n -10 make
+// bench-load` (as root).
+func niceness() int {
+	// getpriority(2) returns 20 - nice.
+	p, err := syscall.Getpriority(syscall.PRIO_PROCESS, 0)
+	if err != nil {
+		return 0
+	}
+	return 20 - p
 }
 
 // loadAverage is the machine's 1-minute load average: other work on a

@@ -39,13 +39,7 @@ type process struct {
 	done chan struct{}
 }
 
-// startProcess starts name with args, under nice -n nice when nice is not 0
-// (nice execs the program, so the pid is the server's).
-func startProcess(logPath string, nice int, name string, args ...string) (*process, error) {
-	if nice != 0 {
-		args = append([]string{"-n", strconv.Itoa(nice), name}, args...)
-		name = "nice"
-	}
+func startProcess(logPath string, name string, args ...string) (*process, error) {
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
@@ -130,18 +124,18 @@ type bridge struct {
 // startBridge starts the bridge, trying again on fresh ports if it could
 // not bind the ones picked (another process may take a port between the
 // pick and the bind: the machine is shared).
-func startBridge(ctx context.Context, bin, dir string, m media, nice int) (*bridge, error) {
+func startBridge(ctx context.Context, bin, dir string, m media) (*bridge, error) {
 	var err error
 	for attempt := range 3 {
 		var b *bridge
-		if b, err = startBridgeOnce(ctx, bin, filepath.Join(dir, strconv.Itoa(attempt)), m, nice); err == nil {
+		if b, err = startBridgeOnce(ctx, bin, filepath.Join(dir, strconv.Itoa(attempt)), m); err == nil {
 			return b, nil
 		}
 	}
 	return nil, err
 }
 
-func startBridgeOnce(ctx context.Context, bin, dir string, m media, nice int) (*bridge, error) {
+func startBridgeOnce(ctx context.Context, bin, dir string, m media) (*bridge, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -153,7 +147,7 @@ func startBridgeOnce(ctx context.Context, bin, dir string, m media, nice int) (*
 	if err != nil {
 		return nil, err
 	}
-	proc, err := startProcess(filepath.Join(dir, "bridge.log"), nice, bin,
+	proc, err := startProcess(filepath.Join(dir, "bridge.log"), bin,
 		"--sip-listen", "127.0.0.1:"+strconv.Itoa(sipPort), "--sip-domain", "127.0.0.1",
 		"--rtp-address", "127.0.0.1", "--rtp-ports", "20000-29999",
 		"--http-listen", "127.0.0.1:"+strconv.Itoa(httpPort), "--data-dir", filepath.Join(dir, "data"),
@@ -217,7 +211,7 @@ type janus struct {
 	stopLP  context.CancelFunc
 }
 
-func startJanus(ctx context.Context, bin, dir string, m media, nice int) (*janus, error) {
+func startJanus(ctx context.Context, bin, dir string, m media) (*janus, error) {
 	httpPort, err := freePort("tcp")
 	if err != nil {
 		return nil, err
@@ -226,7 +220,7 @@ func startJanus(ctx context.Context, bin, dir string, m media, nice int) (*janus
 	if err := writeJanusConfig(cfgDir, httpPort); err != nil {
 		return nil, err
 	}
-	proc, err := startProcess(filepath.Join(dir, "janus.log"), nice, bin, "-F", cfgDir, "-C", filepath.Join(cfgDir, "janus.jcfg"), "-d", "3")
+	proc, err := startProcess(filepath.Join(dir, "janus.log"), bin, "-F", cfgDir, "-C", filepath.Join(cfgDir, "janus.jcfg"), "-d", "3")
 	if err != nil {
 		return nil, err
 	}
