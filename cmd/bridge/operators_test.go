@@ -119,9 +119,12 @@ func TestOperatorsDashboard(t *testing.T) {
 	n := startOperatorNode(t, ctx)
 	room := n.roomJID("standup")
 	alice := muctest.NewClient(t, n.prosody, "alice", "desk")
-	joinRoom(t, alice, room, "Alice")
 	bctx := openDashboard(t, ctx, n.http)
+	browsertest.WaitTrue(t, bctx, "the dashboard live", `document.getElementById("live").dataset.live === "true"`)
+	joinRoom(t, alice, room, "Alice")
+	joined := time.Now()
 	browsertest.WaitTrue(t, bctx, "Alice in the chat face", rowJS("standup", "Alice")+`?.dataset.faces === "chat"`)
+	t.Logf("Alice on the dashboard %v after her join was answered", time.Since(joined).Round(time.Millisecond))
 
 	carol := focustest.StartBaresip(t, focustest.BaresipOptions{User: "carol", Play: toneFile(t, 440)})
 	if err := carol.Dial(ctx, "sip:standup@"+n.sip); err != nil {
