@@ -245,6 +245,13 @@ func TestOperatorsDashboard(t *testing.T) {
 	synctest.WaitFor(t, "the audit line of Alice's mute", func() bool {
 		return auditLines(n.proc.logs.String(), "action=mute face=muc actor=Alice room=standup target=carol outcome=done") == 1
 	})
+	// And a caller's own mute by DTMF (*6).
+	if _, err := carol.Command(ctx, "sndcode", "*6"); err != nil {
+		t.Fatal(err)
+	}
+	synctest.WaitFor(t, "the audit line of carol's *6", func() bool {
+		return auditLines(n.proc.logs.String(), "action=self-mute face=dtmf actor=carol room=standup target=carol outcome=done") == 1
+	})
 	// A dial-out from the dashboard: the phone rings, answers, and shows.
 	dave := focustest.StartBaresip(t, focustest.BaresipOptions{User: "dave", AutoAnswer: true, Play: toneFile(t, 700)})
 	daveURI := fmt.Sprintf("sip:dave@127.0.0.1:%d", dave.SIPPort)
