@@ -1,36 +1,21 @@
 package sync
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	gosync "sync"
 	"testing"
 
 	"cusax.dev/bridge/focus"
+	"cusax.dev/bridge/internal/testpeer"
 	"cusax.dev/bridge/muc"
 )
 
-// logBuffer collects a Sync's log lines for the audit checks.
-type logBuffer struct {
-	mu  gosync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
 // audits returns the audit lines logged so far.
-func (b *logBuffer) audits() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+func audits(logs *testpeer.Buffer) []string {
 	var out []string
-	for _, l := range strings.Split(b.buf.String(), "\n") {
+	for _, l := range strings.Split(logs.String(), "\n") {
 		if strings.Contains(l, " msg=audit ") {
 			out = append(out, l[strings.Index(l, "action="):])
 		}
@@ -39,7 +24,7 @@ func (b *logBuffer) audits() []string {
 }
 
 func TestOperatorViewAndActions(t *testing.T) {
-	logs := &logBuffer{}
+	logs := &testpeer.Buffer{}
 	h := newHarness(t, func(c *Config) { c.Logger = slog.New(slog.NewTextHandler(logs, nil)) })
 	ctx := context.Background()
 	h.s.OnChatEvent(h.chat.join("standup", "mod", "mod@example.test", muc.RoleModerator))
@@ -100,7 +85,7 @@ func TestOperatorViewAndActions(t *testing.T) {
 		`action=unmute face=muc actor=mod room=standup target=Dan outcome=done`,
 		`action=self-mute face=dtmf actor=Dan room=standup target=Dan outcome=done`,
 	}
-	got := logs.audits()
+	got := audits(logs)
 	if len(got) != len(want) {
 		t.Fatalf("audit lines:\n%s\nwant %d", strings.Join(got, "\n"), len(want))
 	}
