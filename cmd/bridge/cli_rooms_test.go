@@ -90,3 +90,30 @@ func TestAdminSettings(t *testing.T) {
 		t.Error("nodeFull with no limit refused a call")
 	}
 }
+
+func TestPrintRooms(t *testing.T) {
+	rooms := `{"rooms": [{"name": "standup", "node": "n1", "security": "plain", "limits": {"max_participants": 0},
+		"participants": [{"nick": "Alice", "jid": "alice@example.test", "role": "moderator", "affiliation": "owner", "faces": ["chat", "phone"],
+			"legs": [{"call_id": "c1"}]}, {"nick": "bob", "role": "participant", "affiliation": "none", "faces": ["phone"], "talking": true, "legs": [{"call_id": "c2"}]}]}]}`
+	for _, tc := range []struct {
+		words []string
+		data  string
+		want  []string
+	}{
+		{nil, rooms, []string{"ROOM     NODE  SECURITY  CHAT  CALLS  PARTICIPANTS", "standup  n1    plain     1     2      Alice, bob"}},
+		{[]string{"show", "standup"}, `{"name": "standup", "node": "n1", "limits": {"max_participants": 4}, "participants": [{"nick": "bob", "role": "visitor", "faces": ["phone"], "muted": true}]}`,
+			[]string{"room standup (node n1, security -, max participants 4)", "bob   phone  visitor  true   false    -"}},
+		{[]string{"kick", "standup", "bob"}, `{"action": "kick", "room": "standup", "nick": "bob", "outcome": "done"}`, []string{"kick bob in standup: done"}},
+		{[]string{"dial", "standup", "sip:d@x"}, `{"action": "dial", "room": "standup", "uri": "sip:d@x", "node": "n2", "outcome": "done"}`, []string{"dial sip:d@x into standup (from n2): done"}},
+	} {
+		var out bytes.Buffer
+		if err := printRooms(&out, tc.words, []byte(tc.data)); err != nil {
+			t.Fatalf("%q: %v", tc.words, err)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("%q printed:\n%s\nwant a line %q", tc.words, out.String(), w)
+			}
+		}
+	}
+}
