@@ -197,8 +197,11 @@ func (s *Sync) roomView(ctx context.Context, info muc.RoomInfo, legs []LegView) 
 }
 
 // legViews snapshots this node's calls by room ("" = every room) on the
-// sync loop, which alone changes them.
+// sync loop, which alone changes them; it waits at most readTimeout, as a
+// loop that stopped (shutdown) never answers.
 func (s *Sync) legViews(ctx context.Context, room string) (map[string][]LegView, error) {
+	ctx, cancel := context.WithTimeout(ctx, readTimeout)
+	defer cancel()
 	done := make(chan map[string][]LegView, 1)
 	s.do(func(context.Context) {
 		live := map[string]focus.LegInfo{}
