@@ -375,6 +375,8 @@ func (s *Sync) DialOut(ctx context.Context, room, target, actor, face string) (c
 		err error
 	}
 	done := make(chan placed, 1)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second) // a stopped loop never answers
+	defer cancel()
 	s.do(func(c context.Context) {
 		id, err := s.placeDialOut(c, room, target, user)
 		done <- placed{id, err}
