@@ -294,3 +294,83 @@ func TestBrowserForgedToken(t *testing.T) {
 		t.Errorf("the mixer holds %v legs after refused joins, want none (no media port used)", n)
 	}
 }
+
+// TestBrowserRefusals: the page says clearly why it cannot join: a
+// password room asks for the password and says when it is wrong (then
+// admits the right one, shown in the room as an audio-only occupant under
+// the typed name), and a banned person's personal link is refused as
+// banned.
+func TestBrowserRefusals(t *testing.T) {
+	testpeer.Integration(t)
+	testpeer.Need(t, "prosody")
+	testpeer.NeedPythonModule(t, "slixmpp")
+	st := synctest.Start(t, synctest.Options{PortMin: 54800, BrowserJoin: true})
+	room := "locked"
+	roomJID := st.RoomJID(room)
+	mod := muctest.NewClient(t, st.Prosody, "mod", "desk")
+	if j := mod.Join(roomJID, "mod", muctest.JoinOptions{}); !j.OK {
+		t.Fatalf("moderator could not join: %s", j.Error)
+	}
+	form := `<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field>` +
+		`<field var='muc#roomconfig_passwordprotectedroom'><value>1</value></field><field var='muc#roomconfig_roomsecret'><value>2468</value></field></x>`
+	if res := mod.IQ("c1", synctest.OwnerIQ("c1", roomJID, form)); res.Attr("type") != "result" {
+		t.Fatalf("configuring the password: %s", res.Raw)
+	}
+	page := browsertest.New(t, browsertest.FakeMicrophone(toneWAV(t, 1000, 48000, 60)), browsertest.Autoplay(),
+		browsertest.Flag("allow-loopback-in-peer-connection", true))
+	errorShows := func(what, text string) {
+		t.Helper()
+		waitPage(t, page, what, `document.getElementById('error').textContent.includes(`+strconv.Quote(text)+`)`)
+	}
+	if err := chromedp.Do(page, chromedp.Navigate(st.Web.PublicURL()+"/join/"+room), chromedp.WaitVisible("#nick"),
+		chromedp.SendKeys("#nick", "Zoe"), chromedp.Click("#join")); err != nil {
+		t.Fatal(err)
+	}
+	errorShows("the password asked for", "This room has a password")
+	if err := chromedp.Do(page, chromedp.WaitVisible("#password"), chromedp.SendKeys("#password", "1111"), chromedp.Click("#join")); err != nil {
+		t.Fatal(err)
+	}
+	errorShows("the wrong password", "Wrong password")
+	if n := len(st.Web.Legs("")); n != 0 {
+		t.Fatalf("%d browser legs after refusals, want none", n)
+	}
+	modMark := mod.Mark()
+	if err := chromedp.Do(page, chromedp.SetValue("#password", "2468"), chromedp.Click("#join")); err != nil {
+		t.Fatal(err)
+	}
+	waitPage(t, page, "the call connected", `document.getElementById('status').dataset.state === 'connected'`)
+	zoe := mod.WaitFor(modMark, "Zoe as an audio-only occupant", func(s *muctest.Stanza) bool {
+		return s.Name() == "presence" && s.Attr("from") == roomJID+"/Zoe" && s.Find(muc.NSBridge, "phone") != nil
+	})
+	if zoe.Find(muc.NSBridge, "phone").Attr("via") != "browser" {
+		t.Errorf("Zoe's occupant is not marked as a browser leg: %s", zoe.Raw)
+	}
+	if err := chromedp.Do(page, chromedp.Click("#leave")); err != nil {
+		t.Fatal(err)
+	}
+	synctest.WaitFor(t, "Zoe's leg gone", func() bool { return len(st.Web.Legs("")) == 0 })
+
+	// A banned person's own link: refused as banned.
+	bob := muctest.NewClient(t, st.Prosody, "bob", "laptop")
+	mark := bob.Mark()
+	if j := bob.Join(roomJID, "bob", muctest.JoinOptions{Password: "2468"}); !j.OK {
+		t.Fatalf("bob could not join: %s", j.Error)
+	}
+	msg := bob.WaitFor(mark, "bob's personal links", func(s *muctest.Stanza) bool {
+		return s.Name() == "message" && s.Attr("from") == roomJID && strings.Contains(s.Body(), "/join/")
+	})
+	link := strings.Fields(msg.Body()[strings.Index(msg.Body(), "http://"):])[0]
+	ban := `<item affiliation='outcast' jid='bob@` + st.Prosody.Domain + `'><reason>no</reason></item>`
+	if res := mod.IQ("b1", synctest.AdminIQ("b1", roomJID, ban)); res.Attr("type") != "result" {
+		t.Fatalf("ban refused: %s", res.Raw)
+	}
+	// The link differs from the open page by its fragment only: leave it
+	// first, or the browser just scrolls.
+	if err := chromedp.Do(page, chromedp.Navigate("about:blank"), chromedp.Navigate(link), chromedp.WaitVisible("#join"), chromedp.Click("#join")); err != nil {
+		t.Fatal(err)
+	}
+	errorShows("the ban", "You are banned from this room")
+	if n := len(st.Web.Legs("")); n != 0 {
+		t.Errorf("%d browser legs after a banned join, want none", n)
+	}
+}
