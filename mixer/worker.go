@@ -14,31 +14,42 @@ const lateTick = 5 * time.Millisecond
 // reset instead of running catch-up ticks back to back.
 const maxBehind = 100 * time.Millisecond
 
-// worker clocks the rooms given to it on one 20 ms grid of its own: every
-// room of a worker is due at the same instants, so the worker wakes once a
-// frame and ticks them back to back (in a fixed order, so each room keeps
-// its place in the frame and its packets' spacing), rather than sleeping and
-// waking once per room. Workers' grids are staggered across the frame. A
-// few workers serve any number of rooms.
+// slotsPerFrame is how many instants a frame a worker ticks rooms at. One
+// would wake a worker once a frame, but then its last room waits for all
+// the others, and any delay in the batch moves that room's packets; a few
+// slots keep the batches short at a few wake-ups a frame (not one a room).
+const slotsPerFrame = 4
+
+// worker clocks the rooms given to it on slotsPerFrame fixed instants a
+// frame: each room is due at one of its worker's slots, so the worker wakes
+// once per slot and ticks that slot's rooms back to back (in a fixed order,
+// so each room keeps its place and its packets' spacing), rather than
+// sleeping and waking once per room. All workers' slots are spread evenly
+// over the frame. A few workers serve any number of rooms.
 type worker struct {
 	m     *Mixer
 	newc  chan *room
 	rooms atomic.Int64
 	q     roomQueue
-	grid  time.Time // an instant on the worker's grid
+	grid  time.Time // an instant on the worker's slot 0
+
+	// Worker-owned: each room's slot and each slot's room count.
+	slotOf map[*room]int
+	inSlot [slotsPerFrame]int
 }
 
-// newWorker makes the i-th of n workers, its grid a 1/n frame after the
-// previous worker's. The grid's origin lies in the past, so every instant the
-// worker is asked about comes after it.
+// newWorker makes the i-th of n workers, its slots 1/(n·slotsPerFrame) of a
+// frame after the previous worker's. The grid's origin lies in the past, so
+// every instant the worker is asked about comes after it.
 func newWorker(m *Mixer, i, n int) *worker {
-	origin := time.Now().Add(time.Duration(i)*Frame/time.Duration(n) - Frame)
-	return &worker{m: m, newc: make(chan *room, 64), grid: origin}
+	origin := time.Now().Add(time.Duration(i)*Frame/time.Duration(n*slotsPerFrame) - Frame)
+	return &worker{m: m, newc: make(chan *room, 64), grid: origin, slotOf: map[*room]int{}}
 }
 
-// nextSlot is the first instant of the worker's grid after t.
-func (w *worker) nextSlot(t time.Time) time.Time {
-	return w.grid.Add(Frame * (t.Sub(w.grid)/Frame + 1))
+// nextSlot is the first instant of slot s after t.
+func (w *worker) nextSlot(t time.Time, s int) time.Time {
+	origin := w.grid.Add(time.Duration(s) * Frame / slotsPerFrame)
+	return origin.Add(Frame * (t.Sub(origin)/Frame + 1))
 }
 
 // add hands a new room to the worker.
@@ -83,19 +94,30 @@ func (w *worker) run(stop <-chan struct{}) {
 		w.m.met.tickTime.Observe(time.Since(start).Seconds())
 		if !alive {
 			heap.Pop(&w.q)
+			w.inSlot[w.slotOf[r]]--
+			delete(w.slotOf, r)
 			w.rooms.Add(-1)
 			continue
 		}
 		r.next = r.next.Add(Frame)
 		if start.Sub(r.next) > maxBehind {
-			r.next = w.nextSlot(start)
+			r.next = w.nextSlot(start, w.slotOf[r])
 		}
 		heap.Fix(&w.q, 0)
 	}
 }
 
+// push queues a new room in the slot with the fewest rooms.
 func (w *worker) push(r *room) {
-	r.next = w.nextSlot(time.Now())
+	s := 0
+	for i, c := range w.inSlot {
+		if c < w.inSlot[s] {
+			s = i
+		}
+	}
+	w.slotOf[r] = s
+	w.inSlot[s]++
+	r.next = w.nextSlot(time.Now(), s)
 	heap.Push(&w.q, r)
 }
 

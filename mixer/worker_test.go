@@ -6,19 +6,35 @@ import (
 	"time"
 )
 
-func TestWorkerGridSharedAndStaggered(t *testing.T) {
+func TestWorkerSlotsSharedAndStaggered(t *testing.T) {
 	w0, w1 := newWorker(nil, 0, 2), newWorker(nil, 1, 2)
 	now := time.Now()
-	a, b := w0.nextSlot(now), w0.nextSlot(now.Add(3*time.Millisecond))
+	a, b := w0.nextSlot(now, 0), w0.nextSlot(now.Add(3*time.Millisecond), 0)
 	if d := a.Sub(now); d <= 0 || d > Frame {
 		t.Errorf("next slot %v after now; want within one frame", d)
 	}
 	if off := b.Sub(a) % Frame; off != 0 {
-		t.Errorf("two rooms of one worker are %v off each other's grid; want 0", off)
+		t.Errorf("two rooms of one slot are %v off each other's grid; want 0", off)
 	}
-	off := (w1.nextSlot(now).Sub(a)%Frame + Frame) % Frame
-	if diff := off - Frame/2; diff < -time.Millisecond || diff > time.Millisecond {
-		t.Errorf("the second of two workers ticks %v after the first; want about half a frame", off)
+	phase := func(x time.Time) time.Duration { return (x.Sub(a)%Frame + Frame) % Frame }
+	near := func(got, want time.Duration) bool { return got-want < time.Millisecond && want-got < time.Millisecond }
+	if got := phase(w0.nextSlot(now, 1)); !near(got, Frame/slotsPerFrame) {
+		t.Errorf("a worker's slot 1 is %v after its slot 0; want %v", got, Frame/slotsPerFrame)
+	}
+	if got := phase(w1.nextSlot(now, 0)); !near(got, Frame/(2*slotsPerFrame)) {
+		t.Errorf("the second of two workers ticks %v after the first; want %v", got, Frame/(2*slotsPerFrame))
+	}
+}
+
+func TestWorkerFillsTheEmptiestSlot(t *testing.T) {
+	w := newWorker(nil, 0, 1)
+	for i := range 2 * slotsPerFrame {
+		w.push(&room{name: string(rune('a' + i))})
+	}
+	for s, c := range w.inSlot {
+		if c != 2 {
+			t.Errorf("slot %d holds %d rooms; want 2 of %d rooms in %d slots", s, c, 2*slotsPerFrame, slotsPerFrame)
+		}
 	}
 }
 

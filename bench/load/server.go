@@ -115,10 +115,11 @@ func waitHTTP(ctx context.Context, url string, exited <-chan struct{}) error {
 
 // bridge is bin/bridge with only its SIP face (no --xmpp-secret).
 type bridge struct {
-	proc   *process
-	phones *phones
-	mu     sync.Mutex
-	calls  []*call
+	metrics string // the ops server's /metrics URL
+	proc    *process
+	phones  *phones
+	mu      sync.Mutex
+	calls   []*call
 }
 
 // startBridge starts the bridge, trying again on fresh ports if it could
@@ -166,7 +167,37 @@ func startBridgeOnce(ctx context.Context, bin, dir string, m media) (*bridge, er
 		proc.stop()
 		return nil, err
 	}
-	return &bridge{proc: proc, phones: ph}, nil
+	return &bridge{proc: proc, phones: ph, metrics: fmt.Sprintf("http://127.0.0.1:%d/metrics", httpPort)}, nil
+}
+
+// mixerTicks reads the mixer's own view of its clock from /metrics: room
+// ticks, those that started over 5 ms late, and their summed run time.
+func (b *bridge) mixerTicks() (ticks, late, seconds float64, err error) {
+	res, err := http.Get(b.metrics)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		name, v, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		switch name {
+		case "bridge_mixer_tick_seconds_count":
+			ticks = f
+		case "bridge_mixer_tick_seconds_sum":
+			seconds = f
+		case "bridge_mixer_late_ticks_total":
+			late = f
+		}
+	}
+	return ticks, late, seconds, nil
 }
 
 func (b *bridge) name() string { return "bridge" }
