@@ -35,6 +35,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v3"
 
+	"cusax.dev/bridge/internal/procstat"
 	"cusax.dev/bridge/internal/testpeer"
 	"cusax.dev/bridge/mixer"
 	"cusax.dev/bridge/mixer/codec"
@@ -116,21 +117,6 @@ func serve() error {
 	fmt.Println(string(b))
 	return srv.Serve(ctx)
 }
-
-// cpuTicks is the child's user+system CPU in clock ticks (/proc/PID/stat).
-func cpuTicks(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	s, _ := strconv.ParseInt(f[12], 10, 64)
-	return u + s, nil
-}
-
-// clockTicks is USER_HZ, 100 on Linux.
-const clockTicks = 100
 
 // client is one browser: a pion PeerConnection sending Opus and counting
 // what it receives.
@@ -367,7 +353,7 @@ func BenchmarkBrowserRoom(b *testing.B) {
 	time.Sleep(2 * time.Second)
 
 	b.ResetTimer()
-	cpu0, err := cpuTicks(cmd.Process.Pid)
+	cpu0, err := procstat.CPU(cmd.Process.Pid)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -381,7 +367,7 @@ func BenchmarkBrowserRoom(b *testing.B) {
 	start := time.Now()
 	time.Sleep(window)
 	elapsed := time.Since(start)
-	cpu1, _ := cpuTicks(cmd.Process.Pid)
+	cpu1, _ := procstat.CPU(cmd.Process.Pid)
 	var recv1 int64
 	for _, c := range cs {
 		recv1 += c.received.Load()
@@ -401,7 +387,7 @@ func BenchmarkBrowserRoom(b *testing.B) {
 
 	n := browsers + phones
 	frames := float64(n) * elapsed.Seconds() / mixer.Frame.Seconds()
-	cpu := float64(cpu1-cpu0) / clockTicks
+	cpu := (cpu1 - cpu0).Seconds()
 	sort.Slice(setups, func(i, j int) bool { return setups[i] < setups[j] })
 	b.ReportMetric(cpu*1e6/frames, "µs-cpu/participant-frame")
 	b.ReportMetric(100*cpu/elapsed.Seconds(), "%core")

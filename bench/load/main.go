@@ -25,6 +25,7 @@ import (
 	"syscall"
 	"time"
 
+	"cusax.dev/bridge/internal/procstat"
 	"cusax.dev/bridge/mixer/codec"
 )
 
@@ -273,11 +274,11 @@ func oneRound(ctx context.Context, o options, sys string, n int, dir string) (re
 	for _, g := range groups {
 		g.startMeasuring()
 	}
-	cpu0, err := procCPU(srv.pid())
+	cpu0, err := procstat.CPU(srv.pid())
 	if err != nil {
 		return result{}, err
 	}
-	sw0 := procSwitches(srv.pid())
+	sw0 := procstat.Switches(srv.pid())
 	mt, _ := srv.(interface {
 		mixerTicks() (ticks, late, seconds float64, err error)
 	})
@@ -291,11 +292,11 @@ func oneRound(ctx context.Context, o options, sys string, n int, dir string) (re
 	case <-ctx.Done():
 		return result{}, ctx.Err()
 	}
-	cpu1, err := procCPU(srv.pid())
+	cpu1, err := procstat.CPU(srv.pid())
 	if err != nil {
 		return result{}, err
 	}
-	sw1 := procSwitches(srv.pid())
+	sw1 := procstat.Switches(srv.pid())
 	var t1n, l1n, s1n float64
 	if mt != nil {
 		t1n, l1n, s1n, _ = mt.mixerTicks()
@@ -304,12 +305,12 @@ func oneRound(ctx context.Context, o options, sys string, n int, dir string) (re
 	for _, g := range groups {
 		g.stopMeasuring()
 	}
-	rss, err := procRSS(srv.pid())
+	rss, err := procstat.RSS(srv.pid())
 	if err != nil {
 		return result{}, err
 	}
 
-	r := result{system: sys, n: n, legs: n, rssMB: rss, setupSecond: setup.Seconds(), load: load}
+	r := result{system: sys, n: n, legs: n, rssMB: float64(rss) / (1 << 20), setupSecond: setup.Seconds(), load: load}
 	frames := float64(n) * elapsed.Seconds() / frame.Seconds()
 	r.cpuPerPF = (cpu1 - cpu0).Seconds() * 1e6 / frames
 	r.core = 100 * (cpu1 - cpu0).Seconds() / elapsed.Seconds()
@@ -386,30 +387,6 @@ func parallel(ctx context.Context, n, width int, f func(context.Context, int) er
 	return nil
 }
 
-// procCPU is a process's user plus system CPU time, all threads, from
-// /proc/PID/stat (fields 14 and 15, in clock ticks of 1/100 s on Linux).
-func procCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: want (comm), got %q", pid, s)
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: want at least 15 fields, got %q", pid, s)
-	}
-	ut, err1 := strconv.ParseInt(f[11], 10, 64)
-	st, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: utime/stime %q %q", pid, f[11], f[12])
-	}
-	return time.Duration(ut+st) * 10 * time.Millisecond, nil
-}
-
 // niceness is the generator's nice value, which the servers inherit: a
 // shared machine's other work competes less with `nice -n -10 make
 // bench-load` (as root).
@@ -430,43 +407,4 @@ func loadAverage() string {
 		return "?"
 	}
 	return strings.Fields(string(b))[0]
-}
-
-// procSwitches sums the context switches (voluntary and not) of a process's
-// threads, from /proc/PID/task/*/status: how often the server went to sleep
-// or was put aside, a measure of its wake-ups.
-func procSwitches(pid int) int64 {
-	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-	var sum int64
-	for _, t := range tasks {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, t.Name()))
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.HasSuffix(k, "ctxt_switches") {
-				n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-				sum += n
-			}
-		}
-	}
-	return sum
-}
-
-// procRSS is a process's resident set in MB, from /proc/PID/status.
-func procRSS(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			if err != nil {
-				return 0, fmt.Errorf("VmRSS %q", rest)
-			}
-			return kb / 1024, nil
-		}
-	}
-	return 0, errors.New("no VmRSS")
 }

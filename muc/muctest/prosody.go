@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"cusax.dev/bridge/internal/procstat"
 	"cusax.dev/bridge/internal/testpeer"
 )
 
@@ -294,7 +295,7 @@ func (p *Prosody) CPUTime() (time.Duration, error) {
 	if p.cmd == nil || p.cmd.Process == nil {
 		return 0, fmt.Errorf("prosody is not running")
 	}
-	return procCPUTime(p.cmd.Process.Pid)
+	return procstat.CPU(p.cmd.Process.Pid)
 }
 
 // Syscalls returns how many read and write system calls Prosody has made
@@ -327,30 +328,4 @@ func (p *Prosody) Syscalls() (reads, writes int64, err error) {
 		}
 	}
 	return reads, writes, nil
-}
-
-// procCPUTime reads utime+stime of pid from /proc/<pid>/stat.
-func procCPUTime(pid int) (time.Duration, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, fmt.Errorf("reading prosody's CPU time: %w", err)
-	}
-	// The command name (field 2) may hold spaces; fields after it are plain.
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("unexpected /proc/%d/stat: %q", pid, s)
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 13 {
-		return 0, fmt.Errorf("unexpected /proc/%d/stat: %q", pid, s)
-	}
-	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
-	ut, err1 := strconv.ParseInt(f[11], 10, 64)
-	st, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("unexpected /proc/%d/stat: %q", pid, s)
-	}
-	const clkTck = 100 // USER_HZ on every Linux this runs on
-	return time.Duration(ut+st) * time.Second / clkTck, nil
 }
