@@ -14,11 +14,16 @@ const lateTick = 5 * time.Millisecond
 // reset instead of running catch-up ticks back to back.
 const maxBehind = 100 * time.Millisecond
 
-// slotsPerFrame is how many instants a frame a worker ticks rooms at. One
-// would wake a worker once a frame, but then its last room waits for all
-// the others, and any delay in the batch moves that room's packets; a few
-// slots keep the batches short at a few wake-ups a frame (not one a room).
+// slotsPerFrame is how many instants a frame a worker may tick rooms at.
+// One would wake a worker once a frame, but then its last room waits for
+// all the others, and any delay in the batch moves that room's packets; a
+// few slots keep the batches short at a few wake-ups a frame (not one a
+// room).
 const slotsPerFrame = 4
+
+// roomsPerSlot is how many rooms fill a slot before the next one is used:
+// a few small rooms share one wake-up, and a batch stays a few ms long.
+const roomsPerSlot = 16
 
 // worker clocks the rooms given to it on slotsPerFrame fixed instants a
 // frame: each room is due at one of its worker's slots, so the worker wakes
@@ -107,10 +112,15 @@ func (w *worker) run(stop <-chan struct{}) {
 	}
 }
 
-// push queues a new room in the slot with the fewest rooms.
+// push queues a new room in the first slot that is not full, or when all
+// are, in the emptiest.
 func (w *worker) push(r *room) {
 	s := 0
 	for i, c := range w.inSlot {
+		if c < roomsPerSlot {
+			s = i
+			break
+		}
 		if c < w.inSlot[s] {
 			s = i
 		}

@@ -2,6 +2,7 @@ package mixer
 
 import (
 	"container/heap"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -26,14 +27,21 @@ func TestWorkerSlotsSharedAndStaggered(t *testing.T) {
 	}
 }
 
-func TestWorkerFillsTheEmptiestSlot(t *testing.T) {
+func TestWorkerFillsSlotsInOrder(t *testing.T) {
 	w := newWorker(nil, 0, 1)
-	for i := range 2 * slotsPerFrame {
-		w.push(&room{name: string(rune('a' + i))})
+	add := func(n int) {
+		for range n {
+			w.push(&room{name: fmt.Sprint(len(w.slotOf))})
+		}
 	}
+	add(roomsPerSlot + 1)
+	if w.inSlot[0] != roomsPerSlot || w.inSlot[1] != 1 {
+		t.Fatalf("slots hold %v after %d rooms; want the first full and one room in the second", w.inSlot, roomsPerSlot+1)
+	}
+	add(slotsPerFrame*roomsPerSlot - roomsPerSlot - 1 + slotsPerFrame)
 	for s, c := range w.inSlot {
-		if c != 2 {
-			t.Errorf("slot %d holds %d rooms; want 2 of %d rooms in %d slots", s, c, 2*slotsPerFrame, slotsPerFrame)
+		if c != roomsPerSlot+1 {
+			t.Errorf("slot %d holds %d rooms; want %d once all are full and each got one more", s, c, roomsPerSlot+1)
 		}
 	}
 }
