@@ -164,6 +164,9 @@ type Admission struct {
 	RetryAfter time.Duration
 	// Muted admits the caller without voice (RFC 4575 muted-via-focus).
 	Muted bool
+	// Deaf admits the caller hearing nothing of the room (its own prompts
+	// still play), e.g. until it keys a password room's PIN.
+	Deaf bool
 	// DisplayName overrides the name shown in conference-info.
 	DisplayName string
 	// Contact is where a Moved verdict sends the caller and a Proxy verdict

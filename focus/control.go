@@ -98,6 +98,20 @@ func (f *Focus) SetMuted(callID string, muted bool) error {
 	return nil
 }
 
+// SetDeaf makes a caller hear nothing of the room, or the room again; sync
+// lifts it once a password room's PIN is right.
+func (f *Focus) SetDeaf(callID string, deaf bool) error {
+	l := f.legByCall(callID)
+	if l == nil {
+		return fmt.Errorf("%w: %q", ErrNoSuchCall, callID)
+	}
+	l.mu.Lock()
+	l.focusDeaf = deaf
+	l.mu.Unlock()
+	l.applyMute()
+	return nil
+}
+
 // CloseRoom ends a room: new INVITEs get 480 meanwhile, every call gets a
 // BYE and every conference subscription a final NOTIFY (terminated,
 // reason=noresource).

@@ -230,7 +230,7 @@ func (f *Focus) inviteLeg(c *incomingCall, adm Admission) *leg {
 	if adm.DisplayName != "" {
 		l.display = adm.DisplayName
 	}
-	l.focusMute = adm.Muted
+	l.focusMute, l.focusDeaf = adm.Muted, adm.Deaf
 	c.localTag = newTag()
 	l.dlg = uasDialog(c.req, c.localTag)
 	l.timerSE, l.uasRefr = c.se, c.refresher == "uas"

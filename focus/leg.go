@@ -63,6 +63,7 @@ type leg struct {
 	origin    sdpOrigin
 	localSDP  []byte
 	focusMute bool // muted by the focus (sync: voice revoked)
+	focusDeaf bool // hears nothing of the room (sync: PIN not given yet)
 	selfMute  bool // muted by the caller's own DTMF
 	digits    []rune
 	reason    string // disconnection method once ended
@@ -285,10 +286,11 @@ func (l *leg) awaitAckBeforeBye(ctx context.Context) bool {
 // setMute applies the focus and self mute flags to the media.
 func (l *leg) applyMute() {
 	l.mu.Lock()
-	m, muted := l.media, l.focusMute || l.selfMute
+	m, muted, deaf := l.media, l.focusMute || l.selfMute, l.focusDeaf
 	l.mu.Unlock()
 	if m != nil {
 		m.SetMuted(muted)
+		m.SetDeaf(deaf)
 	}
 }
 

@@ -35,6 +35,7 @@ type MediaLeg interface {
 	LocalAddr() netip.AddrPort
 	Update(cfg MediaLegConfig) error
 	SetMuted(bool)
+	SetDeaf(bool)
 	SetHold(bool)
 	Close() error
 }

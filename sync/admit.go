@@ -56,11 +56,13 @@ func (s *Sync) Admit(ctx context.Context, call focus.CallFacts) focus.Admission 
 		secure: call.Secure, media: call.Media,
 	}
 	muted := s.roleMuted(call.Room, l, info, exists)
+	deaf := false
 	if exists && info.Config.PasswordProtected && method != "token" {
 		// The password comes as a DTMF PIN (digits then #); until then the
-		// caller hears the room but is not heard, and is not shown.
+		// caller neither hears the room nor is heard, nor is shown: only
+		// its own prompts play.
 		l.pin = &pinEntry{deadline: s.now().Add(s.cfg.PINTimeout)}
-		muted = true
+		muted, deaf = true, true
 	}
 	l.muted = muted
 	s.mu.Lock()
@@ -68,7 +70,7 @@ func (s *Sync) Admit(ctx context.Context, call focus.CallFacts) focus.Admission 
 	s.mu.Unlock()
 	s.m.bindings.WithLabelValues(method).Inc()
 	s.log.Info("call admitted", "room", call.Room, "call", call.CallID, "bound", jid, "method", method, "muted", muted)
-	return focus.Admission{Verdict: focus.Accept, Muted: muted}
+	return focus.Admission{Verdict: focus.Accept, Muted: muted, Deaf: deaf}
 }
 
 func (s *Sync) refuse(call focus.CallFacts, reason, phrase string) focus.Admission {

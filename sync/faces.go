@@ -13,6 +13,7 @@ import (
 type LegControl interface {
 	Kick(ctx context.Context, callID, reason string) error
 	SetMuted(callID string, muted bool) error
+	SetDeaf(callID string, deaf bool) error
 	CloseRoom(ctx context.Context, room, reason string) error
 }
 

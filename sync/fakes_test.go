@@ -21,6 +21,7 @@ type fakeAudio struct {
 	chat     map[string][]focus.ChatUser
 	dialled  []string
 	messages []string
+	deaf     map[string]bool
 }
 
 func (a *fakeAudio) Kick(_ context.Context, callID, _ string) error {
@@ -36,6 +37,21 @@ func (a *fakeAudio) SetMuted(callID string, muted bool) error {
 	for i := range a.legs {
 		if a.legs[i].CallID == callID {
 			a.legs[i].Muted = muted
+			return nil
+		}
+	}
+	return focus.ErrNoSuchCall
+}
+
+func (a *fakeAudio) SetDeaf(callID string, deaf bool) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, l := range a.legs {
+		if l.CallID == callID {
+			if a.deaf == nil {
+				a.deaf = map[string]bool{}
+			}
+			a.deaf[callID] = deaf
 			return nil
 		}
 	}

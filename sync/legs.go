@@ -50,6 +50,13 @@ func (a allLegs) SetMuted(id string, muted bool) error {
 
 // CloseRoom ends both kinds of legs; the phones' error wins, as their
 // subscriptions end too.
+func (a allLegs) SetDeaf(id string, deaf bool) error {
+	if err := a.web.SetDeaf(id, deaf); !errors.Is(err, focus.ErrNoSuchCall) {
+		return err
+	}
+	return a.Audio.SetDeaf(id, deaf)
+}
+
 func (a allLegs) CloseRoom(ctx context.Context, room, reason string) error {
 	werr := a.web.CloseRoom(ctx, room, reason)
 	if err := a.Audio.CloseRoom(ctx, room, reason); err != nil {

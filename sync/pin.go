@@ -31,6 +31,9 @@ func (s *Sync) pinDigit(ctx context.Context, l *legState, d rune) {
 	if ok && (!info.Config.PasswordProtected ||
 		subtle.ConstantTimeCompare([]byte(got), []byte(info.Config.Password)) == 1) {
 		l.pin = nil
+		if err := s.audio.SetDeaf(l.callID, false); err != nil {
+			s.log.Warn("cannot let a caller hear the room after the PIN", "call", l.callID, "err", err)
+		}
 		s.setMuted(ctx, l, s.roleMuted(l.room, l, info, ok))
 		if l.joined {
 			s.showLeg(ctx, l)

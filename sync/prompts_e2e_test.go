@@ -219,6 +219,15 @@ func TestE2EPromptsPIN(t *testing.T) {
 	if during > 0.1 {
 		t.Errorf("ivy heard the room (1000 Hz at %.3f) through the PIN prompt, which should take its place", during)
 	}
+	// Between the end of the prompt and the PIN she hears nothing of the
+	// room: a caller who has not given the password must not listen in.
+	if keyed-at > 4500*time.Millisecond { // the prompt lasts 4.05 s
+		waiting := iv.toneAt(1000, at+4200*time.Millisecond, keyed-100*time.Millisecond)
+		t.Logf("ivy: jay's 1000 Hz at %.3f after the prompt, before her PIN", waiting)
+		if waiting > 0.02 {
+			t.Errorf("ivy heard the room (1000 Hz at %.3f) before giving the PIN", waiting)
+		}
+	}
 	ki := record(t, "kim", kim)
 	wrongAt, wrong := ki.find(t, "pin-wrong")
 	removedAt, removed := ki.find(t, "pin-removed")

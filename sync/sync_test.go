@@ -182,8 +182,9 @@ func TestAdmissionRules(t *testing.T) {
 				call.Token = token(tc.jid)
 			}
 			adm := h.s.Admit(context.Background(), call)
-			if adm.Verdict != tc.verdict || adm.Muted != tc.muted {
-				t.Fatalf("Admit = %+v, want verdict %v muted %v", adm, tc.verdict, tc.muted)
+			// Waiting for its PIN, a caller hears nothing of the room either.
+			if adm.Verdict != tc.verdict || adm.Muted != tc.muted || adm.Deaf != tc.pin {
+				t.Fatalf("Admit = %+v, want verdict %v muted %v deaf %v", adm, tc.verdict, tc.muted, tc.pin)
 			}
 			h.s.mu.Lock()
 			l := h.s.legs[call.CallID]
@@ -299,8 +300,8 @@ func TestPIN(t *testing.T) {
 	h.chat.room("standup").cfg = store.RoomConfig{PasswordProtected: true, Password: "42"}
 	h.chat.mu.Unlock()
 	adm := h.call(t, focus.CallFacts{Room: "standup", CallID: "p1", From: "sip:pat@x", DisplayName: "Pat"})
-	if !adm.Muted {
-		t.Fatal("PIN caller not muted")
+	if !adm.Muted || !adm.Deaf {
+		t.Fatalf("PIN caller admitted %+v, want muted and deaf until the PIN", adm)
 	}
 	h.settle(t)
 	if _, ok := h.chat.phone("standup", "Pat"); ok {
@@ -310,8 +311,11 @@ func TestPIN(t *testing.T) {
 		h.s.OnFocusEvent(focus.Event{Kind: focus.EventDTMF, Room: "standup", CallID: "p1", Digit: d})
 	}
 	h.settle(t)
-	if _, ok := h.chat.phone("standup", "Pat"); !ok || h.audio.muted("p1") {
-		t.Fatal("right PIN did not let Pat in")
+	h.audio.mu.Lock()
+	stillDeaf, told := h.audio.deaf["p1"]
+	h.audio.mu.Unlock()
+	if _, ok := h.chat.phone("standup", "Pat"); !ok || h.audio.muted("p1") || stillDeaf || !told {
+		t.Fatalf("right PIN did not let Pat in (muted %v, deaf %v, told %v)", h.audio.muted("p1"), stillDeaf, told)
 	}
 	h.call(t, focus.CallFacts{Room: "standup", CallID: "p2", From: "sip:q@x"})
 	for _, d := range "1#2#3#" {

@@ -26,6 +26,7 @@ type FakeLeg struct {
 	mu     sync.Mutex
 	cfg    focus.MediaLegConfig
 	muted  bool
+	deaf   bool
 	held   bool
 	closed bool
 }
@@ -99,6 +100,9 @@ func (l *FakeLeg) Update(cfg focus.MediaLegConfig) error {
 
 // SetMuted records the mute flag.
 func (l *FakeLeg) SetMuted(v bool) { l.mu.Lock(); l.muted = v; l.mu.Unlock() }
+
+// SetDeaf records the deaf flag.
+func (l *FakeLeg) SetDeaf(v bool) { l.mu.Lock(); l.deaf = v; l.mu.Unlock() }
 
 // SetHold records the hold flag.
 func (l *FakeLeg) SetHold(v bool) { l.mu.Lock(); l.held = v; l.mu.Unlock() }

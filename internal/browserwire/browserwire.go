@@ -121,6 +121,10 @@ func (b browserLegs) SetMuted(id string, muted bool) error {
 	return noSuchCall(b.srv.SetMuted(id, muted))
 }
 
+func (b browserLegs) SetDeaf(id string, deaf bool) error {
+	return noSuchCall(b.srv.SetDeaf(id, deaf))
+}
+
 func (b browserLegs) CloseRoom(ctx context.Context, room, reason string) error {
 	return b.srv.CloseRoom(ctx, room, reason)
 }

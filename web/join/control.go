@@ -40,6 +40,16 @@ func (s *Server) SetMuted(legID string, muted bool) error {
 	return nil
 }
 
+// SetDeaf makes a browser hear nothing of the room, or the room again.
+func (s *Server) SetDeaf(legID string, deaf bool) error {
+	l := s.find(legID)
+	if l == nil {
+		return fmt.Errorf("%w: %q", ErrNoSuchLeg, legID)
+	}
+	l.media.SetDeaf(deaf)
+	return nil
+}
+
 // CloseRoom ends every browser leg of a room (the room was destroyed).
 func (s *Server) CloseRoom(_ context.Context, room, reason string) error {
 	text := "the room was closed"
