@@ -30,8 +30,8 @@ func (s *Service) handleArrived(in *element, arrived time.Time) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.arrived = arrived
-	defer func() { s.arrived = time.Time{} }()
+	s.arrived, s.sender = arrived, from.Bare().String()
+	defer func() { s.arrived, s.sender = time.Time{}, "" }()
 	if kind == "iq" && (typ == "result" || typ == "error") && s.vcardReply(in, from) {
 		return
 	}

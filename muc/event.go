@@ -39,8 +39,10 @@ type Event struct {
 	AudioOnly   bool
 	Role        Role
 	Affiliation store.Affiliation
-	// Actor is the nick of the moderator who acted, empty for the room itself.
+	// Actor is the nick of the moderator who acted, empty for the room
+	// itself; ActorJID is their real bare JID (for the audit trail).
 	Actor, Reason string
+	ActorJID      string
 	// Status holds the XEP-0045 status codes sent with the change (307, 301, 321, 332…).
 	Status []int
 	// Body and ToNick describe a message: groupchat when ToNick is empty,

@@ -63,3 +63,31 @@ func TestOperatorCommands(t *testing.T) {
 		t.Errorf("ending a gone room = %v, want ErrNoRoom", err)
 	}
 }
+
+// TestActorJID: a moderator's action names them by nick and by real JID,
+// for the audit trail.
+func TestActorJID(t *testing.T) {
+	h := newHarness(t, nil)
+	h.join("alice@example.test/pc", "alice")
+	h.join("bob@example.test/x", "bob")
+	h.events()
+	h.in(`<iq from='alice@example.test/pc' to='` + testRoom + `' type='set' id='k'><query xmlns='http://jabber.org/protocol/muc#admin'><item nick='bob' role='none'/></query></iq>`)
+	var kicked *Event
+	for _, e := range h.events() {
+		if e.Kind == EventKicked {
+			kicked = &e
+		}
+	}
+	if kicked == nil || kicked.Actor != "alice" || kicked.ActorJID != "alice@example.test" {
+		t.Fatalf("kick event = %+v, want actor alice (alice@example.test)", kicked)
+	}
+	// Outside stanza handling nobody acts.
+	if err := h.s.SetRole(context.Background(), "standup", "alice", RoleModerator, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range h.events() {
+		if e.ActorJID != "" {
+			t.Errorf("event %+v of a command has an actor JID", e)
+		}
+	}
+}

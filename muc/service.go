@@ -43,6 +43,9 @@ type Service struct {
 	// arrived is when the stanza being handled reached the component; zero
 	// outside stanza handling. Events take it as their At.
 	arrived time.Time
+	// sender is the bare JID of the stanza being handled; "" outside
+	// stanza handling. Events with an actor take it as their ActorJID.
+	sender string
 
 	events   *eventQueue
 	ready    atomic.Bool
@@ -190,6 +193,9 @@ func (s *Service) emit(e Event) {
 		if e.At.IsZero() {
 			e.At = s.now()
 		}
+	}
+	if e.Actor != "" && e.ActorJID == "" {
+		e.ActorJID = s.sender
 	}
 	n := s.events.push(e)
 	s.m.eventsQueue.Set(float64(n))

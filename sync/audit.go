@@ -80,7 +80,11 @@ func (s *Sync) auditChat(ev muc.Event) {
 	default:
 		return
 	}
-	s.audit(auditEntry{action: action, face: "muc", actor: ev.Actor, room: ev.Room, target: target, reason: ev.Reason})
+	actor := ev.Actor
+	if ev.ActorJID != "" {
+		actor += " (" + ev.ActorJID + ")"
+	}
+	s.audit(auditEntry{action: action, face: "muc", actor: actor, room: ev.Room, target: target, reason: ev.Reason})
 }
 
 // auditSelfMute records a caller's own mute or unmute by DTMF, when the

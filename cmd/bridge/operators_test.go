@@ -243,7 +243,7 @@ func TestOperatorsDashboard(t *testing.T) {
 	// A moderator's own action in the room is audited as the MUC's.
 	setVoice(t, alice, room, "carol", false, "v1")
 	synctest.WaitFor(t, "the audit line of Alice's mute", func() bool {
-		return auditLines(n.proc.logs.String(), "action=mute face=muc actor=Alice room=standup target=carol outcome=done") == 1
+		return auditLines(n.proc.logs.String(), `action=mute face=muc actor="Alice (alice@example.test)" room=standup target=carol outcome=done`) == 1
 	})
 	// And a caller's own mute by DTMF (*6).
 	if _, err := carol.Command(ctx, "sndcode", "*6"); err != nil {
