@@ -65,3 +65,14 @@ func TestRoomQueueStableOrderWhenDue(t *testing.T) {
 		}
 	}
 }
+
+func TestLateTickCountsTheWorkersDelayNotTheSlotsQueue(t *testing.T) {
+	slot := time.Now()
+	prevEnd := slot.Add(7 * time.Millisecond)
+	if got := startDue(slot, slot, prevEnd); !got.Equal(prevEnd) {
+		t.Errorf("a room after another of its slot is due %v after the slot; want when that one ended (7ms)", got.Sub(slot))
+	}
+	if got := startDue(slot, slot.Add(-Frame/slotsPerFrame), prevEnd); !got.Equal(slot) {
+		t.Errorf("the first room of a slot is due %v after its slot; want 0", got.Sub(slot))
+	}
+}
