@@ -53,7 +53,10 @@ func (g joinGate) Admit(ctx context.Context, j join.Join) join.Decision {
 		return join.Decision{Verdict: join.Refused, Reason: reason}
 	case focus.UnknownRoom:
 		return join.Decision{Verdict: join.NoRoom, Reason: reason}
-	case focus.RoomFull, focus.NodeFull:
+	case focus.RoomFull:
+		// The room, not the bridge, is full: the browser's own 4xx.
+		return join.Decision{Verdict: join.RoomFull, Reason: strings.TrimSuffix(strings.TrimPrefix(adm.Reason, "Busy Here ("), ")")}
+	case focus.NodeFull:
 		return join.Decision{Verdict: join.Full, Reason: reason}
 	case focus.Moved:
 		return join.Decision{Verdict: join.Moved, Location: adm.Contact}

@@ -373,4 +373,17 @@ func TestBrowserRefusals(t *testing.T) {
 	if n := len(st.Web.Legs("")); n != 0 {
 		t.Errorf("%d browser legs after a banned join, want none", n)
 	}
+
+	// A full room (its limit covers both faces: the moderator fills it).
+	limit := `<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field>` +
+		`<field var='muc#roomconfig_maxusers'><value>1</value></field></x>`
+	if res := mod.IQ("c2", synctest.OwnerIQ("c2", roomJID, limit)); res.Attr("type") != "result" {
+		t.Fatalf("setting the room's limit: %s", res.Raw)
+	}
+	if err := chromedp.Do(page, chromedp.Navigate(st.Web.PublicURL()+"/join/"+room), chromedp.WaitVisible("#nick"),
+		chromedp.SendKeys("#nick", "Yan"), chromedp.Click("#join")); err != nil {
+		t.Fatal(err)
+	}
+	// Full comes before the password: nobody gets to try it.
+	errorShows("the room full", "The room is full: room full: at most 1 participants")
 }

@@ -50,6 +50,7 @@ const (
 	Unavailable                  // 503: the bridge cannot decide now
 	NeedsPassword                // 401: the room has a password and none was given
 	BadRequest                   // 400: e.g. no nick for an anonymous join
+	RoomFull                     // 409 with Retry-After: the room holds its most participants
 )
 
 // Decision is what Admit returns.

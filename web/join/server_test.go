@@ -127,6 +127,17 @@ func TestBadRequests(t *testing.T) {
 	}
 }
 
+// TestRoomFullIsTheBrowsers4xx: a room at its limit is the browser's
+// business (409 with Retry-After and the reason), not a server error.
+func TestRoomFullIsTheBrowsers4xx(t *testing.T) {
+	s, _, _ := newTestServer(t, Decision{Verdict: RoomFull, Reason: "room full: at most 2 participants"})
+	res := do(t, s.routes(), "POST", "/whip/standup?nick=a", "application/sdp", chromeOffer)
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 409 || res.Header.Get("Retry-After") == "" || !strings.Contains(string(b), "at most 2") {
+		t.Errorf("room full: got %d %q (Retry-After %q), want 409 with the reason and Retry-After", res.StatusCode, b, res.Header.Get("Retry-After"))
+	}
+}
+
 // TestAdmittedOfferAnswers: an admitted offer gets 201 with an SDP answer
 // carrying the shared media port as its candidate and a resource URL; a
 // second POST there is 405, a bad mute body 400, and DELETE ends the leg

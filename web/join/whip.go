@@ -102,7 +102,7 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, d Decision) {
 		// 307 keeps the method and the offer (RFC 9725 section 4.6).
 		http.Redirect(w, r, strings.TrimRight(d.Location, "/")+r.URL.RequestURI(), http.StatusTemporaryRedirect)
 		return
-	case Full, Unavailable:
+	case Full, Unavailable, RoomFull:
 		w.Header().Set("Retry-After", "30")
 	case NeedsPassword:
 		w.Header().Set("WWW-Authenticate", `X-Room-Password realm="room"`)
@@ -125,12 +125,14 @@ func verdictStatus(v Verdict) int {
 		return http.StatusServiceUnavailable
 	case BadRequest:
 		return http.StatusBadRequest
+	case RoomFull:
+		return http.StatusConflict
 	}
 	return http.StatusInternalServerError
 }
 
 func verdictName(v Verdict) string {
-	return [...]string{"admitted", "refused", "wrong-password", "no-room", "full", "moved", "unavailable", "needs-password", "bad-request"}[v]
+	return [...]string{"admitted", "refused", "wrong-password", "no-room", "full", "moved", "unavailable", "needs-password", "bad-request", "room-full"}[v]
 }
 
 // connect builds the leg's PeerConnection and packet leg and answers the

@@ -124,6 +124,9 @@ function refused(status, text) {
     case 404:
       showError('This room does not exist (any more).');
       break;
+    case 409:
+      showError('The room is full: ' + text);
+      break;
     case 503:
       showError('The room cannot take you now: ' + text);
       break;
