@@ -37,6 +37,9 @@ const (
 	// FieldEncryptedMedia is the room configuration field (boolean) that
 	// makes the audio face take encrypted media only (RFC 7081 section 7).
 	FieldEncryptedMedia = "cusax#encrypted_media_only"
+	// FieldJoinTones is the room configuration field (boolean, default on)
+	// that plays a tone into the audio when a caller joins or leaves.
+	FieldJoinTones = "cusax#join_tones"
 	// FieldMediaSecurity is the muc#roominfo field summarising the audio
 	// legs' protection: "encrypted" (every leg), "mixed", "unencrypted"
 	// (none) or "none" (no legs).

@@ -49,6 +49,7 @@ func (s *Service) configForm(r *room) *element {
 		{v: "muc#roomconfig_presencebroadcast", typ: "list-multi", label: "Roles whose presence is broadcast", values: c.PresenceBroadcast, options: roleOptions},
 		{v: "muc#roomconfig_historylength", typ: "text-single", label: "Messages of history", values: []string{strconv.Itoa(c.HistoryLength)}},
 		{v: FieldEncryptedMedia, typ: "boolean", label: "Encrypted audio only (SRTP over TLS, or the browser)", values: boolValue(c.EncryptedMediaOnly)},
+		{v: FieldJoinTones, typ: "boolean", label: "Tones in the audio when someone joins or leaves", values: boolValue(!c.NoJoinTones)},
 	}
 	if u := s.audioURI(r); u != "" {
 		fields = append(fields, formField{v: FieldAudioVideoURI, typ: "fixed", label: "Audio conference", values: []string{u}})
@@ -113,6 +114,14 @@ func (s *Service) applyConfigField(c *store.RoomConfig, k string, vs []string) *
 	}
 	if dst := boolField(c, k); dst != nil {
 		return setBool(dst, k, v)
+	}
+	if k == FieldJoinTones {
+		var on bool
+		if serr := setBool(&on, k, v); serr != nil {
+			return serr
+		}
+		c.NoJoinTones = !on
+		return nil
 	}
 	switch k {
 	case "muc#roomconfig_roomname":

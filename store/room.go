@@ -51,6 +51,9 @@ type RoomConfig struct {
 	// EncryptedMediaOnly admits only encrypted audio (SRTP over TLS, or a
 	// browser's DTLS-SRTP): a plain-RTP caller gets 488.
 	EncryptedMediaOnly bool `json:"encrypted_media_only,omitempty"`
+	// NoJoinTones silences the room's join and leave tones (they are on by
+	// default, up to the node's --join-tones-up-to calls).
+	NoJoinTones bool `json:"no_join_tones,omitempty"`
 }
 
 // Rooms stores room records. PutRoom creates or replaces; DeleteRoom removes

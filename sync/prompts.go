@@ -73,7 +73,7 @@ func (s *Sync) promptJoined(ctx context.Context, l *legState) {
 		s.play(ctx, l.callID, promptFirst)
 		return
 	}
-	if p, ok := s.prompts(); ok && s.tonesFor(others+1) {
+	if p, ok := s.prompts(); ok && s.tonesFor(others+1) && s.roomTones(l.room) {
 		if err := p.PlayToOthers(l.callID, promptJoinTone); err != nil {
 			s.log.Debug("join tone not played", "call", l.callID, "err", err)
 		}
@@ -87,7 +87,7 @@ func (s *Sync) promptLeft(l *legState) {
 		return
 	}
 	left := s.joinedLegs(l.room)
-	if p, ok := s.prompts(); ok && left > 0 && s.tonesFor(left+1) {
+	if p, ok := s.prompts(); ok && left > 0 && s.tonesFor(left+1) && s.roomTones(l.room) {
 		if err := p.PlayToRoom(l.room, promptLeaveTone); err != nil {
 			s.log.Debug("leave tone not played", "room", l.room, "err", err)
 		}
@@ -96,6 +96,13 @@ func (s *Sync) promptLeft(l *legState) {
 
 // tonesFor says whether a room of n calls hears join and leave tones.
 func (s *Sync) tonesFor(n int) bool { return n <= s.cfg.JoinTonesUpTo }
+
+// roomTones says whether the room's configuration keeps its join and leave
+// tones (the default, and for a room the chat face does not know).
+func (s *Sync) roomTones(room string) bool {
+	info, ok := s.roomInfo(room)
+	return !ok || !info.Config.NoJoinTones
+}
 
 // joinedLegs counts the calls of a room that joined and are past any PIN.
 func (s *Sync) joinedLegs(room string) int {

@@ -9,6 +9,7 @@ import (
 	"cusax.dev/bridge/focus/focustest"
 	"cusax.dev/bridge/internal/testpeer"
 	"cusax.dev/bridge/mixer/prompt"
+	"cusax.dev/bridge/muc"
 	"cusax.dev/bridge/muc/muctest"
 	"cusax.dev/bridge/prompts"
 	"cusax.dev/bridge/sync/synctest"
@@ -344,6 +345,41 @@ func TestE2EPromptsJoinTone(t *testing.T) {
 	t.Logf("leave tone 660/880 Hz: alice %.3f/%.3f around bob's hang-up at %v", lo, hi, left)
 	if hi < 0.08 || lo < 0.08 {
 		t.Errorf("alice did not hear bob leave: 660 Hz %.3f, 880 Hz %.3f", lo, hi)
+	}
+}
+
+// A room whose configuration turns the tones off (cusax#join_tones) plays
+// none when a caller joins or leaves.
+func TestE2EPromptsJoinToneOff(t *testing.T) {
+	st, ctx := e2e(t, synctest.Options{PortMin: 55200})
+	mod := joinAsModerator(t, st, "standup")
+	form := `<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field>` +
+		`<field var='` + muc.FieldJoinTones + `'><value>0</value></field></x>`
+	if res := mod.IQ("c1", synctest.OwnerIQ("c1", st.RoomJID("standup"), form)); res.Attr("type") != "result" {
+		t.Fatalf("turning the tones off: %s", res.Raw)
+	}
+	alice := dialPhone(t, ctx, st, "alice", 1000)
+	synctest.WaitFor(t, "alice connected", connected(st, "standup", 1))
+	start := time.Now()
+	time.Sleep(4 * time.Second)
+	bob := dialPhone(t, ctx, st, "bob", 1500)
+	synctest.WaitFor(t, "bob connected", connected(st, "standup", 2))
+	joined := time.Since(start)
+	time.Sleep(3 * time.Second)
+	hangup(t, ctx, bob)
+	left := time.Since(start)
+	time.Sleep(2 * time.Second)
+	hangup(t, ctx, alice)
+	a := record(t, "alice", alice)
+	for _, w := range []struct {
+		what string
+		at   time.Duration
+	}{{"join", joined}, {"leave", left}} {
+		hi, lo := a.toneAt(880, w.at-time.Second, w.at+2*time.Second), a.toneAt(660, w.at-time.Second, w.at+2*time.Second)
+		t.Logf("%s tone 660/880 Hz with tones off: alice %.3f/%.3f", w.what, lo, hi)
+		if hi > 0.03 || lo > 0.03 {
+			t.Errorf("alice heard a %s tone in a room without tones: 660 Hz %.3f, 880 Hz %.3f", w.what, lo, hi)
+		}
 	}
 }
 
