@@ -386,4 +386,20 @@ func TestBrowserRefusals(t *testing.T) {
 	}
 	// Full comes before the password: nobody gets to try it.
 	errorShows("the room full", "The room is full: room full: at most 1 participants")
+
+	// Destroying the room ends a browser's call, and the page says so.
+	unlimit := strings.Replace(limit, "<value>1</value>", "<value>0</value>", 1)
+	if res := mod.IQ("c3", synctest.OwnerIQ("c3", roomJID, unlimit)); res.Attr("type") != "result" {
+		t.Fatalf("lifting the room's limit: %s", res.Raw)
+	}
+	if err := chromedp.Do(page, chromedp.SendKeys("#password", "2468"), chromedp.Click("#join")); err != nil {
+		t.Fatal(err)
+	}
+	waitPage(t, page, "the call connected", `document.getElementById('status').dataset.state === 'connected'`)
+	if res := mod.IQ("d1", synctest.OwnerIQ("d1", roomJID, `<destroy><reason>meeting over</reason></destroy>`)); res.Attr("type") != "result" {
+		t.Fatalf("destroying the room: %s", res.Raw)
+	}
+	waitPage(t, page, "the call ended", `document.getElementById('status').dataset.state === 'ended'`)
+	errorShows("why it ended", "the room was closed")
+	synctest.WaitFor(t, "no browser leg left", func() bool { return len(st.Web.Legs("")) == 0 })
 }
