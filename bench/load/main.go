@@ -107,6 +107,7 @@ type result struct {
 	stray       int64
 	setupSecond float64
 	load        string  // the machine's load average before the round
+	genCore     float64 // the generator's own CPU, % of one core
 	lateTicks   float64 // % of the bridge's room ticks that started over 5 ms late
 	tickWallUs  float64 // the bridge's mean wall time per room tick, µs
 }
@@ -119,7 +120,7 @@ func run(ctx context.Context, o options) error {
 	defer os.RemoveAll(dir)
 	fmt.Printf("load: rooms of %d, %d talkers, %s 20 ms, %v warm-up, %v measured, %d rounds, nice %d, %s\n",
 		o.roomSize, o.talkers, o.media.name, o.warmup, o.measure, o.rounds, niceness(), strings.Join(o.systems, " and "))
-	fmt.Println("system  N      µs CPU/part-frame  % core  RSS MB  switches/part-frame  p50 ms  p99 ms  loss %   pkt/s/leg  hearing  setup s  late ticks %  µs/room tick  load before")
+	fmt.Println("system  N      µs CPU/part-frame  % core  RSS MB  switches/part-frame  p50 ms  p99 ms  loss %   pkt/s/leg  hearing  setup s  late ticks %  µs/room tick  generator % core  load before")
 	var all []result
 	for _, n := range o.counts {
 		for round := range o.rounds {
@@ -132,8 +133,8 @@ func run(ctx context.Context, o options) error {
 					return fmt.Errorf("%s, N=%d, round %d: %w", sys, n, round+1, err)
 				}
 				all = append(all, r)
-				fmt.Printf("%-7s %-6d %17.2f  %6.1f  %6.1f  %19.3f  %6.2f  %6.2f  %6.3f  %9.2f  %4d/%-4d %6.1f  %12.2f  %12.1f  %s\n",
-					r.system, r.n, r.cpuPerPF, r.core, r.rssMB, r.wakePerPF, r.p50, r.p99, 100*r.loss, r.pps, r.hearing, r.checking, r.setupSecond, r.lateTicks, r.tickWallUs, r.load)
+				fmt.Printf("%-7s %-6d %17.2f  %6.1f  %6.1f  %19.3f  %6.2f  %6.2f  %6.3f  %9.2f  %4d/%-4d %6.1f  %12.2f  %12.1f  %16.1f  %s\n",
+					r.system, r.n, r.cpuPerPF, r.core, r.rssMB, r.wakePerPF, r.p50, r.p99, 100*r.loss, r.pps, r.hearing, r.checking, r.setupSecond, r.lateTicks, r.tickWallUs, r.genCore, r.load)
 			}
 		}
 	}
@@ -279,6 +280,7 @@ func oneRound(ctx context.Context, o options, sys string, n int, dir string) (re
 		return result{}, err
 	}
 	sw0 := procstat.Switches(srv.pid())
+	gen0, _ := procstat.CPU(os.Getpid())
 	mt, _ := srv.(interface {
 		mixerTicks() (ticks, late, seconds float64, err error)
 	})
@@ -297,6 +299,7 @@ func oneRound(ctx context.Context, o options, sys string, n int, dir string) (re
 		return result{}, err
 	}
 	sw1 := procstat.Switches(srv.pid())
+	gen1, _ := procstat.CPU(os.Getpid())
 	var t1n, l1n, s1n float64
 	if mt != nil {
 		t1n, l1n, s1n, _ = mt.mixerTicks()
@@ -315,6 +318,7 @@ func oneRound(ctx context.Context, o options, sys string, n int, dir string) (re
 	r.cpuPerPF = (cpu1 - cpu0).Seconds() * 1e6 / frames
 	r.core = 100 * (cpu1 - cpu0).Seconds() / elapsed.Seconds()
 	r.wakePerPF = float64(sw1-sw0) / frames
+	r.genCore = 100 * (gen1 - gen0).Seconds() / elapsed.Seconds()
 	if t1n > t0n {
 		r.lateTicks = 100 * (l1n - l0n) / (t1n - t0n)
 		r.tickWallUs = 1e6 * (s1n - s0n) / (t1n - t0n)
