@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"cusax.dev/bridge/focus/focustest"
+	"cusax.dev/bridge/muc/muctest"
 )
 
 // TestBrowserJoinGoesToTheOwner: on two nodes sharing Redis, a browser
@@ -24,6 +25,20 @@ func TestBrowserJoinGoesToTheOwner(t *testing.T) {
 	nodes := c.startNodes(ctx, 2)
 	phone := focustest.StartBaresip(t, focustest.BaresipOptions{User: "carol", Play: toneFile(t, 440)})
 	dialUntilUp(ctx, t, phone, nodes[0].uri("standup"))
+
+	// The binary hands a chat user its personal browser link with its
+	// dial-in URI, on one of the nodes' web servers.
+	bob := muctest.NewClient(t, c.prosody, "bob", "laptop")
+	mark := bob.Mark()
+	if j := bob.Join(c.roomJID("standup"), "bob", muctest.JoinOptions{}); !j.OK {
+		t.Fatalf("bob could not join: %s", j.Error)
+	}
+	msg := bob.WaitFor(mark, "bob's personal links", func(s *muctest.Stanza) bool {
+		return s.Name() == "message" && strings.Contains(s.Body(), "/join/standup#")
+	})
+	if !strings.Contains(msg.Body(), "http://"+nodes[0].web+"/join/standup#") && !strings.Contains(msg.Body(), "http://"+nodes[1].web+"/join/standup#") {
+		t.Errorf("the browser link is on neither node's web server: %s", msg.Body())
+	}
 
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	var owner, other *clusterNode
