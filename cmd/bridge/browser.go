@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"cusax.dev/bridge/focus"
 	"cusax.dev/bridge/internal/browserwire"
 	"cusax.dev/bridge/mixer"
 	bsync "cusax.dev/bridge/sync"
@@ -15,7 +16,9 @@ import (
 
 // newJoinServer builds browser join (web/join) when --web-listen is set.
 // Its gate is sync, reached through the pointer once sync is built.
-func newJoinServer(cfg Config, mix *mixer.Mixer, sy *atomic.Pointer[bsync.Sync], log *slog.Logger, reg prometheus.Registerer) (*join.Server, error) {
+// full says whether the node is at --max-calls, which browsers count
+// against as phones do.
+func newJoinServer(cfg Config, mix *mixer.Mixer, sy *atomic.Pointer[bsync.Sync], full func() (focus.Admission, bool), log *slog.Logger, reg prometheus.Registerer) (*join.Server, error) {
 	srv, err := join.New(join.Config{
 		Listen:     cfg.Web.Listen,
 		CertFile:   cfg.Web.Cert,
@@ -28,7 +31,7 @@ func newJoinServer(cfg Config, mix *mixer.Mixer, sy *atomic.Pointer[bsync.Sync],
 		NATIP:      cfg.Web.NATIP,
 		ICEServers: cfg.Web.ICEServers,
 		Media:      mix,
-		Gate:       browserwire.NewGate(sy),
+		Gate:       browserwire.NewGate(sy, full),
 		Logger:     log,
 		Metrics:    reg,
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/netip"
 	"os"
@@ -303,7 +304,8 @@ func TestOperatorsDashboard(t *testing.T) {
 func TestRoomLimit(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	n := startOperatorNode(t, ctx, "--max-calls", "2")
+	web := fmt.Sprintf("127.0.0.1:%d", testpeer.FreeTCPPort(t))
+	n := startOperatorNode(t, ctx, "--max-calls", "2", "--web-listen", web)
 	room := n.roomJID("small")
 	alice := muctest.NewClient(t, n.prosody, "alice", "desk")
 	joinRoom(t, alice, room, "Alice")
@@ -334,6 +336,17 @@ func TestRoomLimit(t *testing.T) {
 	res = third.Call("other").Invite("", focustest.Offer(int(third.Addr().Port())+2, "0"))
 	if res.StatusCode != 503 || !strings.Contains(res.Reason, "node full: 2 calls") {
 		t.Errorf("the node's third call = %d %q, want 503 naming --max-calls", res.StatusCode, res.Reason)
+	}
+	// A browser counts against --max-calls as a phone does.
+	offer := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\n"
+	hres, err := http.Post("http://"+web+"/whip/other?nick=zoe", "application/sdp", strings.NewReader(offer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(hres.Body)
+	hres.Body.Close()
+	if hres.StatusCode != 503 || !strings.Contains(string(body), "node full: 2 calls") {
+		t.Errorf("a browser joining a full node = %d %q, want 503 naming --max-calls", hres.StatusCode, body)
 	}
 }
 

@@ -69,11 +69,17 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		sync  atomic.Pointer[bsync.Sync]
 		web   atomic.Pointer[join.Server]
 	}
+	// calls counts a room's (or the node's) phone and browser legs: what
+	// --max-calls, drain and room placement weigh.
 	calls := func(room string) int {
+		n := 0
 		if f := links.focus.Load(); f != nil {
-			return len(f.Legs(room))
+			n += len(f.Legs(room))
 		}
-		return 0
+		if w := links.web.Load(); w != nil {
+			n += len(w.Legs(room))
+		}
+		return n
 	}
 
 	// Among many nodes (Redis), each room is mixed on one owner node.
@@ -221,7 +227,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 		var browsers *join.Server
 		if cfg.Web.Enabled() {
-			if browsers, err = newJoinServer(cfg, mix, &links.sync, log.With("part", "web"), registry); err != nil {
+			full := func() (focus.Admission, bool) { return nodeFull(cfg.MaxCalls, calls("")) }
+			if browsers, err = newJoinServer(cfg, mix, &links.sync, full, log.With("part", "web"), registry); err != nil {
 				return err
 			}
 			links.web.Store(browsers)

@@ -18,15 +18,21 @@ import (
 )
 
 // NewGate is web/join's Gate over the sync that p will point to once it is
-// built (sync needs the join server first, for BrowserLegs).
-func NewGate(p *atomic.Pointer[bsync.Sync]) join.Gate { return joinGate{sync: p} }
+// built (sync needs the join server first, for BrowserLegs). full, when
+// set, refuses joins while the node is at its most calls (--max-calls).
+func NewGate(p *atomic.Pointer[bsync.Sync], full func() (focus.Admission, bool)) join.Gate {
+	return joinGate{sync: p, full: full}
+}
 
 // NewLegs is sync's view of srv's browser legs.
 func NewLegs(srv *join.Server) bsync.BrowserLegs { return browserLegs{srv: srv} }
 
 // joinGate is web/join's Gate over sync: a browser join is admitted by the
 // same rules as a call, and its events are the call events sync knows.
-type joinGate struct{ sync *atomic.Pointer[bsync.Sync] }
+type joinGate struct {
+	sync *atomic.Pointer[bsync.Sync]
+	full func() (focus.Admission, bool)
+}
 
 func (g joinGate) Admit(ctx context.Context, j join.Join) join.Decision {
 	s := g.sync.Load()
@@ -48,6 +54,14 @@ func (g joinGate) Admit(ctx context.Context, j join.Join) join.Decision {
 	reason := strings.TrimSuffix(strings.TrimPrefix(adm.Reason, "Forbidden ("), ")")
 	switch adm.Verdict {
 	case focus.Accept:
+		// A join this node would take, over --max-calls (as for calls: a
+		// join for a room elsewhere was sent there above).
+		if g.full != nil {
+			if full, over := g.full(); over {
+				g.LegEvent(join.Event{Kind: join.EventLeft, Room: j.Room, LegID: j.LegID, Reason: "failed"})
+				return join.Decision{Verdict: join.Full, Reason: strings.TrimSuffix(strings.TrimPrefix(full.Reason, "Service Unavailable ("), ")")}
+			}
+		}
 		return join.Decision{Verdict: join.Admitted, Muted: adm.Muted}
 	case focus.Forbidden:
 		return join.Decision{Verdict: join.Refused, Reason: reason}

@@ -214,7 +214,7 @@ func WaitFor(t testing.TB, what string, cond func() bool) {
 func startWeb(t testing.TB, ctx context.Context, m *mixer.Mixer, s *atomic.Pointer[bsync.Sync], port int, reg prometheus.Registerer) *join.Server {
 	t.Helper()
 	srv, err := join.New(join.Config{Listen: "127.0.0.1:0", RTPAddress: netip.MustParseAddr("127.0.0.1"), UDPPort: port,
-		Media: m, Gate: browserwire.NewGate(s), Metrics: reg})
+		Media: m, Gate: browserwire.NewGate(s, nil), Metrics: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
