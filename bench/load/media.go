@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
-	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -189,8 +188,6 @@ func (g *group) send(stop <-chan struct{}) {
 	}
 }
 
-var debugGaps = os.Getenv("LOAD_DEBUG") != ""
-
 // loudLevel is the mean square (16-bit PCM) above which a received frame
 // carries a talker: the talkers send about -16 dBFS, comfort noise -60 dBFS.
 const loudLevel = 300 * 300
@@ -231,9 +228,6 @@ func (g *group) receive() {
 			es := st.extend(seq)
 			if st.haveSeq && es == st.lastSeq+1 && st.lastArrive != 0 && at != 0 {
 				g.hist.add(math.Abs(float64(at-st.lastArrive) - float64(frame)))
-				if debugGaps && at-st.lastArrive > int64(30*time.Millisecond) {
-					fmt.Printf("gap leg %d seq %d %.1f ms at %d\n", l.ssrc, es, float64(at-st.lastArrive)/1e6, at/1e6%100000)
-				}
 			}
 			if !st.haveSeq {
 				st.firstSeq, st.haveSeq = es, true
