@@ -305,23 +305,32 @@ func TestE2EPromptsKick(t *testing.T) {
 	}
 }
 
+// joinThenLeave has alice call "standup" alone, bob join 4 s later (after
+// her first-participant prompt) and leave 3 s after that, then alice hang
+// up; it returns when bob joined and left, from alice's start.
+func joinThenLeave(t *testing.T, ctx context.Context, st *synctest.Stack) (alice, bob *focustest.Baresip, joined, left time.Duration) {
+	t.Helper()
+	alice = dialPhone(t, ctx, st, "alice", 1000)
+	synctest.WaitFor(t, "alice connected", connected(st, "standup", 1))
+	start := time.Now()
+	time.Sleep(4 * time.Second) // "you are the first participant"
+	bob = dialPhone(t, ctx, st, "bob", 1500)
+	synctest.WaitFor(t, "bob connected", connected(st, "standup", 2))
+	joined = time.Since(start)
+	time.Sleep(3 * time.Second)
+	hangup(t, ctx, bob)
+	left = time.Since(start)
+	time.Sleep(2 * time.Second)
+	hangup(t, ctx, alice)
+	return alice, bob, joined, left
+}
+
 // Acceptance 4: the join tone is heard by the phones already in the room,
 // not by the one joining; the first one in hears that it is alone.
 func TestE2EPromptsJoinTone(t *testing.T) {
 	st, ctx := e2e(t, synctest.Options{PortMin: 51600})
 	joinAsModerator(t, st, "standup")
-	alice := dialPhone(t, ctx, st, "alice", 1000)
-	synctest.WaitFor(t, "alice connected", connected(st, "standup", 1))
-	start := time.Now()
-	time.Sleep(4 * time.Second) // "you are the first participant"
-	bob := dialPhone(t, ctx, st, "bob", 1500)
-	synctest.WaitFor(t, "bob connected", connected(st, "standup", 2))
-	joined := time.Since(start)
-	time.Sleep(3 * time.Second)
-	hangup(t, ctx, bob)
-	left := time.Since(start)
-	time.Sleep(2 * time.Second)
-	hangup(t, ctx, alice)
+	alice, bob, joined, left := joinThenLeave(t, ctx, st)
 	a, b := record(t, "alice", alice), record(t, "bob", bob)
 	if _, s := a.find(t, "first-participant"); s < promptMatch {
 		t.Errorf("alice, alone, did not hear the first-participant prompt (best match %.2f)", s)
@@ -358,18 +367,7 @@ func TestE2EPromptsJoinToneOff(t *testing.T) {
 	if res := mod.IQ("c1", synctest.OwnerIQ("c1", st.RoomJID("standup"), form)); res.Attr("type") != "result" {
 		t.Fatalf("turning the tones off: %s", res.Raw)
 	}
-	alice := dialPhone(t, ctx, st, "alice", 1000)
-	synctest.WaitFor(t, "alice connected", connected(st, "standup", 1))
-	start := time.Now()
-	time.Sleep(4 * time.Second)
-	bob := dialPhone(t, ctx, st, "bob", 1500)
-	synctest.WaitFor(t, "bob connected", connected(st, "standup", 2))
-	joined := time.Since(start)
-	time.Sleep(3 * time.Second)
-	hangup(t, ctx, bob)
-	left := time.Since(start)
-	time.Sleep(2 * time.Second)
-	hangup(t, ctx, alice)
+	alice, _, joined, left := joinThenLeave(t, ctx, st)
 	a := record(t, "alice", alice)
 	for _, w := range []struct {
 		what string
