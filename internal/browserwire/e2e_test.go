@@ -403,3 +403,33 @@ func TestBrowserRefusals(t *testing.T) {
 	errorShows("why it ended", "the room was closed")
 	synctest.WaitFor(t, "no browser leg left", func() bool { return len(st.Web.Legs("")) == 0 })
 }
+
+// TestBrowserWithoutMicrophone: a browser that gives the page no
+// microphone, because it has none or because the person said no, is told
+// which, and nothing is asked of the room.
+func TestBrowserWithoutMicrophone(t *testing.T) {
+	testpeer.Integration(t)
+	testpeer.Need(t, "prosody")
+	st := synctest.Start(t, synctest.Options{PortMin: 55600, BrowserJoin: true})
+	for _, tc := range []struct {
+		name  string
+		flags []browsertest.Option
+		want  string
+	}{
+		{"no microphone", []browsertest.Option{browsertest.Flag("deny-permission-prompts", true)}, "No microphone available"},
+		{"permission denied", []browsertest.Option{browsertest.Flag("use-fake-device-for-media-stream", true),
+			browsertest.Flag("deny-permission-prompts", true)}, "Microphone denied"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			page := browsertest.New(t, tc.flags...)
+			if err := chromedp.Do(page, chromedp.Navigate(st.Web.PublicURL()+"/join/standup"), chromedp.WaitVisible("#nick"),
+				chromedp.SendKeys("#nick", "Uma"), chromedp.Click("#join")); err != nil {
+				t.Fatal(err)
+			}
+			waitPage(t, page, "why it cannot join", `document.getElementById('error').textContent.includes(`+strconv.Quote(tc.want)+`)`)
+			if n := len(st.Web.Legs("")); n != 0 {
+				t.Errorf("%d browser legs without a microphone, want none", n)
+			}
+		})
+	}
+}
