@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,10 +17,13 @@ import (
 	confinfo "cusax.dev/bridge/conference-info"
 	"cusax.dev/bridge/focus/focustest"
 	"cusax.dev/bridge/internal/browsertest"
+	"cusax.dev/bridge/internal/browserwire"
 	"cusax.dev/bridge/internal/testpeer"
 	"cusax.dev/bridge/muc"
 	"cusax.dev/bridge/muc/muctest"
+	bsync "cusax.dev/bridge/sync"
 	"cusax.dev/bridge/sync/synctest"
+	"cusax.dev/bridge/web/join"
 )
 
 func toneWAV(t *testing.T, freq float64, rate, seconds int) string {
@@ -432,4 +437,35 @@ func TestBrowserWithoutMicrophone(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBrowserBridgeUnreachable: a page whose bridge went away says so when
+// the person tries to join.
+func TestBrowserBridgeUnreachable(t *testing.T) {
+	testpeer.Integration(t)
+	testpeer.Need(t, "prosody")
+	st := synctest.Start(t, synctest.Options{PortMin: 56000})
+	var sy atomic.Pointer[bsync.Sync]
+	sy.Store(st.Sync)
+	srv, err := join.New(join.Config{Listen: "127.0.0.1:0", RTPAddress: netip.MustParseAddr("127.0.0.1"), UDPPort: 56399,
+		Media: st.Mixer, Gate: browserwire.NewGate(&sy, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	page := browsertest.New(t, browsertest.FakeMicrophone(toneWAV(t, 1000, 48000, 10)))
+	if err := chromedp.Do(page, chromedp.Navigate(srv.PublicURL()+"/join/standup"), chromedp.WaitVisible("#nick"),
+		chromedp.SendKeys("#nick", "Uma")); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(page, chromedp.Click("#join")); err != nil {
+		t.Fatal(err)
+	}
+	waitPage(t, page, "the bridge unreachable", `document.getElementById('error').textContent.includes("The bridge is unreachable")`)
 }
