@@ -131,8 +131,13 @@ func verdictStatus(v Verdict) int {
 	return http.StatusInternalServerError
 }
 
+// verdictName labels a refusal in bridge_browser_refused_total.
 func verdictName(v Verdict) string {
-	return [...]string{"admitted", "refused", "wrong-password", "no-room", "full", "moved", "unavailable", "needs-password", "bad-request", "room-full"}[v]
+	names := [...]string{"admitted", "refused", "wrong-password", "no-room", "full", "moved", "unavailable", "needs-password", "bad-request", "room-full"}
+	if v >= 0 && int(v) < len(names) {
+		return names[v]
+	}
+	return "other"
 }
 
 // connect builds the leg's PeerConnection and packet leg and answers the
