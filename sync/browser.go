@@ -64,11 +64,12 @@ func (s *Sync) AdmitBrowser(ctx context.Context, call focus.CallFacts, password 
 		s.log.Info("browser refused", "room", call.Room, "leg", call.CallID, "err", err)
 		return focus.Admission{Verdict: focus.Forbidden, Reason: err.Error()}, err
 	}
+	muted := s.roleMuted(call.Room, l, info, ok)
 	s.mu.Lock()
-	l.pin = nil
-	l.muted = s.roleMuted(call.Room, l, info, ok)
-	adm.Muted = l.muted
+	l.pin, l.muted = nil, muted
 	s.mu.Unlock()
+	// The password is right: the browser hears and, with voice, is heard.
+	adm.Muted, adm.Deaf = muted, false
 	return adm, nil
 }
 
