@@ -113,6 +113,19 @@ func TestBadRequests(t *testing.T) {
 	if len(g.joins) != 0 {
 		t.Errorf("the room was asked about %d bad requests, want none", len(g.joins))
 	}
+	// An offer that parses but has no ICE credentials or fingerprint is the
+	// browser's fault too, even once the room admitted it.
+	g.decision = Decision{Verdict: Admitted}
+	bare := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:111 opus/48000/2\r\n"
+	if res := do(t, h, "POST", "/whip/standup?nick=a", "application/sdp", bare); res.StatusCode != 400 {
+		b, _ := io.ReadAll(res.Body)
+		t.Errorf("an offer WebRTC cannot use: got %d %q, want 400", res.StatusCode, b)
+	}
+	if n := len(s.Legs("")); n != 0 {
+		t.Errorf("%d legs after an unusable offer, want none", n)
+	}
+	g.decision = Decision{Verdict: Refused, Reason: "banned from this room"}
+	g.joins = nil
 	// A good offer the room refuses: 403 with the room's reason, no leg.
 	res := do(t, h, "POST", "/whip/standup", "application/sdp", chromeOffer, "Authorization", "Bearer forged")
 	b, _ := io.ReadAll(res.Body)

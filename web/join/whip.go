@@ -23,6 +23,10 @@ import (
 // rather than the URL, so it stays out of access logs.
 const passwordHeader = "X-Room-Password"
 
+// errUnusableOffer is an offer that parsed but WebRTC cannot use (no ICE
+// credentials or DTLS fingerprint, say): the browser's fault, a 400.
+var errUnusableOffer = errors.New("the offer cannot set up WebRTC")
+
 // gatherTimeout bounds waiting for the answer's candidate (one host
 // candidate on the shared port: immediate in practice).
 const gatherTimeout = 5 * time.Second
@@ -72,8 +76,13 @@ func (s *Server) offer(w http.ResponseWriter, r *http.Request) {
 	}
 	l, answer, err := s.connect(j, d, body, pt)
 	if err != nil {
-		s.log.Warn("browser join failed", "room", room, "err", err)
 		s.cfg.Gate.LegEvent(Event{Kind: EventLeft, Room: room, LegID: j.LegID, Reason: "failed"})
+		if errors.Is(err, errUnusableOffer) {
+			s.met.refused.WithLabelValues("bad-offer").Inc()
+			httpError(w, http.StatusBadRequest, "%v", err)
+			return
+		}
+		s.log.Warn("browser join failed", "room", room, "err", err)
 		httpError(w, http.StatusInternalServerError, "the bridge could not set up the call: %v", err)
 		return
 	}
@@ -155,7 +164,7 @@ func (s *Server) connect(j Join, d Decision, offer []byte, pt uint8) (*browserLe
 	l.pc = pc
 	l.muted = d.Muted
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: string(offer)}); err != nil {
-		return fail(fmt.Errorf("the offer: %w", err))
+		return fail(fmt.Errorf("%w: %w", errUnusableOffer, err))
 	}
 	track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "cusax-"+j.Room)
 	if err != nil {
