@@ -225,28 +225,10 @@ func get(t *testing.T, url string, want int) string {
 	return string(body)
 }
 
-// lockedBuffer collects a process's output while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // bridgeProcess is the bridge binary running under a test.
 type bridgeProcess struct {
 	cmd    *exec.Cmd
-	logs   *lockedBuffer
+	logs   *testpeer.Buffer
 	exited chan error
 }
 
@@ -254,7 +236,7 @@ type bridgeProcess struct {
 // if the test did not stop it.
 func startBridge(t *testing.T, bin string, env []string, args ...string) *bridgeProcess {
 	t.Helper()
-	p := &bridgeProcess{cmd: exec.Command(bin, args...), logs: &lockedBuffer{}, exited: make(chan error, 1)}
+	p := &bridgeProcess{cmd: exec.Command(bin, args...), logs: &testpeer.Buffer{}, exited: make(chan error, 1)}
 	p.cmd.Env = env
 	p.cmd.Stderr = p.logs
 	if err := p.cmd.Start(); err != nil {

@@ -835,7 +835,7 @@ func TestDrainTakesNoNewRooms(t *testing.T) {
 
 	drain := exec.Command(c.bin, "drain", "--http-listen", n2.http, "--data-dir", t.TempDir())
 	drain.Env = cleanEnv()
-	var drainOut lockedBuffer
+	var drainOut testpeer.Buffer
 	drain.Stdout, drain.Stderr = &drainOut, &drainOut
 	if err := drain.Start(); err != nil {
 		t.Fatal(err)

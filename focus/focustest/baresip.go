@@ -54,7 +54,7 @@ type Baresip struct {
 	ctrl    string
 	cmd     *exec.Cmd
 	waitErr chan error
-	log     *lockedBuffer
+	log     *testpeer.Buffer
 
 	mu   sync.Mutex
 	conn net.Conn
@@ -107,7 +107,7 @@ func sipPortPair(t testing.TB) int {
 func startBaresip(t testing.TB, bin string, o BaresipOptions) (*Baresip, bool) {
 	dir := t.TempDir()
 	b := &Baresip{t: t, Dir: dir, SIPPort: sipPortPair(t), ctrl: "127.0.0.1:" + strconv.Itoa(testpeer.FreeTCPPort(t)),
-		waitErr: make(chan error, 1), log: &lockedBuffer{}}
+		waitErr: make(chan error, 1), log: &testpeer.Buffer{}}
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, "poll_method\tepoll\nsip_listen\t127.0.0.1:%d\nnet_interface\t127.0.0.1\n", b.SIPPort)
 	cfg.WriteString("module_path\t/usr/lib/baresip/modules\nmodule\tg711.so\n")
@@ -279,21 +279,4 @@ func (b *Baresip) WaitLog(ctx context.Context, s string) error {
 		}
 	}
 	return nil
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

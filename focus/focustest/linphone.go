@@ -25,7 +25,7 @@ type Linphone struct {
 	cmd     *exec.Cmd
 	stdin   io.WriteCloser
 	waitErr chan error
-	log     *lockedBuffer
+	log     *testpeer.Buffer
 }
 
 // StartLinphone starts linphonec on 127.0.0.1 playing play (a WAV file)
@@ -35,7 +35,7 @@ func StartLinphone(t testing.TB, play string) *Linphone {
 	bin := testpeer.Need(t, "linphonec")[0]
 	dir := t.TempDir()
 	l := &Linphone{t: t, Dir: dir, SIPPort: testpeer.FreeUDPPort(t), Record: filepath.Join(dir, "heard.wav"),
-		waitErr: make(chan error, 1), log: &lockedBuffer{}}
+		waitErr: make(chan error, 1), log: &testpeer.Buffer{}}
 	if err := os.MkdirAll(filepath.Join(dir, ".local", "share", "linphone"), 0o755); err != nil {
 		t.Fatal(err)
 	}

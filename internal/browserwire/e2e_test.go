@@ -173,23 +173,20 @@ func TestBrowserJoin(t *testing.T) {
 
 	// The page's own mute button shows on the chat face like a phone's
 	// DTMF self-mute, and unmuting takes it back.
-	modMark = mod.Mark()
-	if err := chromedp.Do(page, chromedp.Click("#mute")); err != nil {
-		t.Fatal(err)
+	toggleMute := func(what, muted string) {
+		t.Helper()
+		mark := mod.Mark()
+		if err := chromedp.Do(page, chromedp.Click("#mute")); err != nil {
+			t.Fatal(err)
+		}
+		mod.WaitFor(mark, what, func(s *muctest.Stanza) bool {
+			ph := s.Find(muc.NSBridge, "phone")
+			return s.Name() == "presence" && s.Attr("from") == roomJID+"/bob" && ph != nil && ph.Attr("muted") == muted
+		})
 	}
-	mod.WaitFor(modMark, "bob's presence self-muted", func(s *muctest.Stanza) bool {
-		ph := s.Find(muc.NSBridge, "phone")
-		return s.Name() == "presence" && s.Attr("from") == roomJID+"/bob" && ph != nil && ph.Attr("muted") == "true"
-	})
+	toggleMute("bob's presence self-muted", "true")
 	waitPage(t, page, "the button pressed", `document.getElementById('mute').getAttribute('aria-pressed') === 'true'`)
-	modMark = mod.Mark()
-	if err := chromedp.Do(page, chromedp.Click("#mute")); err != nil {
-		t.Fatal(err)
-	}
-	mod.WaitFor(modMark, "bob's presence unmuted", func(s *muctest.Stanza) bool {
-		ph := s.Find(muc.NSBridge, "phone")
-		return s.Name() == "presence" && s.Attr("from") == roomJID+"/bob" && ph != nil && ph.Attr("muted") == ""
-	})
+	toggleMute("bob's presence unmuted", "")
 
 	// Acceptance 2: voice revoked, then granted.
 	revoke := time.Now()
