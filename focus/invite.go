@@ -240,7 +240,8 @@ func (f *Focus) inviteLeg(c *incomingCall, adm Admission) *leg {
 // attachMedia gives l a media leg and a place in its room, or the refusal
 // when either is not to be had.
 func (f *Focus) attachMedia(c *incomingCall, l *leg) (int, string, []sip.Header) {
-	mcfg := MediaLegConfig{Room: c.name, Codec: c.neg.Codec, TelephoneEvent: c.neg.TelephoneEvent, Remote: c.neg.Remote, SRTP: c.neg.srtpKeys()}
+	mcfg := MediaLegConfig{Room: c.name, Codec: c.neg.Codec, TelephoneEvent: c.neg.TelephoneEvent, Remote: c.neg.Remote, SRTP: c.neg.srtpKeys(),
+		BehindNAT: sourceAddr(c.req).Addr().Unmap() != c.neg.Remote.Addr().Unmap()}
 	if c.offer == nil {
 		mcfg.Codec = c.codecs[0]
 	}

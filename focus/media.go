@@ -19,6 +19,11 @@ type MediaLegConfig struct {
 	TelephoneEvent uint8          // RFC 4733 payload type; 0 = none
 	Remote         netip.AddrPort // zero until known
 	SRTP           *SRTPKeys      // nil: plain RTP
+	// BehindNAT says the media may come from somewhere else than Remote:
+	// the call's signalling came from another host than its SDP names (a
+	// NAT, or a proxy in front of the phone). The mixer then gives the
+	// leg a port of its own, where it latches to the real source.
+	BehindNAT bool
 }
 
 // Media is what the focus needs from the media engine: the codecs it mixes,

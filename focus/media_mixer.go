@@ -34,7 +34,7 @@ func (ml mixerLeg) Update(cfg MediaLegConfig) error { return ml.Leg.Update(toMix
 
 func toMixer(cfg MediaLegConfig) mixer.LegConfig {
 	lc := mixer.LegConfig{Room: cfg.Room, Codec: mixer.CodecSpec(cfg.Codec),
-		TelephoneEvent: cfg.TelephoneEvent, Remote: cfg.Remote}
+		TelephoneEvent: cfg.TelephoneEvent, Remote: cfg.Remote, BehindNAT: cfg.BehindNAT}
 	if k := cfg.SRTP; k != nil {
 		lc.SRTP = &mixer.SRTPKeys{Suite: k.Suite, Local: k.Local, Remote: k.Remote}
 	}

@@ -65,6 +65,12 @@ func (h *harness) addLeg() *Leg {
 	h.t.Cleanup(func() { l.Close() })
 	l.room = h.r
 	h.m.mu.Lock()
+	if l.sharesPort() {
+		if err := h.m.attachShared(h.r, l); err != nil {
+			h.m.mu.Unlock()
+			h.t.Fatal(err)
+		}
+	}
 	h.m.legs[l.id] = l
 	h.r.pending = append(h.r.pending, l)
 	h.m.mu.Unlock()

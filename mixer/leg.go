@@ -31,8 +31,12 @@ type Leg struct {
 	local netip.AddrPort
 	port  int
 
-	// rtpConn and rtcpConn are outside Go's poller (socket_unix.go).
+	// rtpConn and rtcpConn are outside Go's poller (socket_unix.go). A leg
+	// on a shared port has no rtpConn, and rtcpConn is the port's.
 	rtpConn, rtcpConn *udpSocket
+	// shared is the port the leg shares with others of its room, or nil
+	// when it has one of its own (sharedport.go).
+	shared *sharedPort
 
 	// tx and inbox replace the sockets of a packet leg (AddPacketLeg).
 	tx    PacketWriter
@@ -62,6 +66,7 @@ type Leg struct {
 	timedOut bool
 	wasHeld  bool
 	inMix    bool
+	key      netip.AddrPort // the address the shared port routes to the leg
 }
 
 // legMedia is the codec side of a leg.
@@ -87,16 +92,26 @@ func newLeg(m *Mixer, id uint64, cfg LegConfig, info codec.Info) (*Leg, error) {
 		}
 		l.srtp = s
 	}
-	a, b, port, err := m.ports.bind()
-	if err != nil {
-		return nil, err
+	if !l.sharesPort() {
+		a, b, port, err := m.ports.bind()
+		if err != nil {
+			return nil, err
+		}
+		l.rtpConn, l.rtcpConn, l.port = a, b, port
+		l.local = netip.AddrPortFrom(m.cfg.BindAddr, uint16(port))
 	}
-	l.rtpConn, l.rtcpConn, l.port = a, b, port
-	l.local = netip.AddrPortFrom(m.cfg.BindAddr, uint16(port))
 	l.rx.init(l, info)
 	l.out.init(cfg.Remote)
 	l.initRTCP()
 	return l, nil
+}
+
+// sharesPort reports whether the leg is to share a port with others of its
+// room: its peer's address is known and trusted to be where its media comes
+// from. Its port is given when it is placed in its room.
+func (l *Leg) sharesPort() bool {
+	r := l.cfg.Remote
+	return l.m.cfg.LegsPerPort > 1 && !l.cfg.BehindNAT && r.IsValid() && !r.Addr().IsUnspecified() && r.Port() != 0
 }
 
 func (lm *legMedia) set(cfg LegConfig, info codec.Info) error {
@@ -182,6 +197,10 @@ func (l *Leg) Close() error {
 }
 
 func (l *Leg) closeSockets() {
+	if l.shared != nil {
+		l.m.detachShared(l)
+		return
+	}
 	if l.rtpConn != nil {
 		l.rtpConn.Close()
 	}
@@ -228,6 +247,9 @@ func (l *Leg) applyPending() {
 		l.out.remote = cfg.Remote
 		l.out.latched = false
 		l.rtcp.latched = false
+		if l.shared != nil {
+			l.shared.route(l, cfg.Remote)
+		}
 	}
 }
 
@@ -260,13 +282,13 @@ func (rx *receiver) init(l *Leg, info codec.Info) {
 	rx.lazyP = nil
 	rx.haveLst = false
 	if rx.drainF == nil {
-		rx.batch.init()
+		rx.batch.init(rxBatchN)
 		rx.drainF = func(fd uintptr) bool {
 			// A flooded port costs its room at most rxMaxPerTick packets
 			// of work per tick; the rest waits in (or overflows) the
 			// kernel's socket buffer, so other legs never glitch.
 			for range rxMaxPerTick / rxBatchN {
-				n, err := rx.batch.recv(fd)
+				n, err := rx.batch.recv(fd, rxBatchN)
 				if err != nil {
 					if !isWouldBlock(err) && !l.closed.Load() {
 						l.m.log.Debug("RTP socket read failed", "leg", l.id, "err", err)

@@ -26,19 +26,20 @@ const (
 var dropReasons = [...]string{dropMalformed, dropSource, dropPayloadType, dropEmpty, dropOversized, dropDuplicate, dropJump, dropDecode, dropRTCP, dropInboxFull, dropSRTP}
 
 type metrics struct {
-	received  prometheus.Counter
-	sent      prometheus.Counter
-	lost      prometheus.Counter
-	late      prometheus.Counter
-	tsJumps   prometheus.Counter
-	dropped   map[string]prometheus.Counter
-	jitter    prometheus.Histogram
-	lateTicks prometheus.Counter
-	tickTime  prometheus.Histogram
-	legs      prometheus.Gauge
-	rooms     prometheus.Gauge
-	roomLegs  prometheus.Histogram
-	events    [len(eventNames)]prometheus.Counter // by EventKind
+	received    prometheus.Counter
+	sent        prometheus.Counter
+	lost        prometheus.Counter
+	late        prometheus.Counter
+	tsJumps     prometheus.Counter
+	dropped     map[string]prometheus.Counter
+	jitter      prometheus.Histogram
+	lateTicks   prometheus.Counter
+	tickTime    prometheus.Histogram
+	legs        prometheus.Gauge
+	rooms       prometheus.Gauge
+	sharedPorts prometheus.Gauge
+	roomLegs    prometheus.Histogram
+	events      [len(eventNames)]prometheus.Counter // by EventKind
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -56,8 +57,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		lateTicks: prometheus.NewCounter(prometheus.CounterOpts{Name: "bridge_mixer_late_ticks_total", Help: "Room mix ticks that started more than 5 ms late."}),
 		tickTime: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "bridge_mixer_tick_seconds", Help: "CPU time of one room's 20 ms tick.",
 			Buckets: prometheus.ExponentialBuckets(0.00001, 4, 8)}),
-		legs:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "bridge_mixer_legs", Help: "Legs in all rooms."}),
-		rooms: prometheus.NewGauge(prometheus.GaugeOpts{Name: "bridge_mixer_rooms", Help: "Rooms with at least one leg."}),
+		legs:        prometheus.NewGauge(prometheus.GaugeOpts{Name: "bridge_mixer_legs", Help: "Legs in all rooms."}),
+		rooms:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "bridge_mixer_rooms", Help: "Rooms with at least one leg."}),
+		sharedPorts: prometheus.NewGauge(prometheus.GaugeOpts{Name: "bridge_mixer_shared_ports", Help: "RTP/RTCP port pairs shared by several legs of a room (legs with a pair of their own are not counted)."}),
 		roomLegs: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "bridge_mixer_room_legs", Help: "Legs per room, sampled every 5 s per room.",
 			Buckets: []float64{1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000}}),
 		dropped: make(map[string]prometheus.Counter),
@@ -70,7 +72,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	for k := 1; k < len(m.events); k++ {
 		m.events[k] = events.WithLabelValues(EventKind(k).String())
 	}
-	for _, c := range []prometheus.Collector{m.received, m.sent, m.lost, m.late, m.tsJumps, dropped, m.jitter, m.lateTicks, m.tickTime, m.legs, m.rooms, m.roomLegs, events} {
+	for _, c := range []prometheus.Collector{m.received, m.sent, m.lost, m.late, m.tsJumps, dropped, m.jitter, m.lateTicks, m.tickTime, m.legs, m.rooms, m.sharedPorts, m.roomLegs, events} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if errors.As(err, &are) {

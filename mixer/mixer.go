@@ -28,6 +28,9 @@ const (
 	DefaultPortMax    = 32767
 	DefaultRTPTimeout = 30 * time.Second
 	DefaultMaxTalkers = 3
+	// DefaultLegsPerPort is Config.LegsPerPort's default: as many legs as
+	// one batched system call carries.
+	DefaultLegsPerPort = sharedBatchN
 )
 
 // ErrClosed is returned by calls on a closed Mixer or Leg.
@@ -44,6 +47,12 @@ type Config struct {
 	// RTPTimeout is how long a leg may send nothing before EventRTPTimeout
 	// (default 30 s); it never fires while a leg is on hold.
 	RTPTimeout time.Duration
+	// LegsPerPort is how many legs of a room may share one RTP/RTCP port
+	// pair, told apart by their peers' addresses, so that a tick reads and
+	// sends a port's packets with one system call each (default and most
+	// 64; 1 gives every leg a pair of its own). Legs behind a NAT
+	// (LegConfig.BehindNAT) always get their own.
+	LegsPerPort int
 	// MaxTalkers caps the mix to the K loudest talkers (default 3).
 	MaxTalkers int
 	// Workers is the size of the worker pool rooms are spread over
@@ -93,6 +102,12 @@ func New(cfg Config) (*Mixer, error) {
 	}
 	if cfg.PortMin < 1 || cfg.PortMax > 65535 || cfg.PortMax < cfg.PortMin+1 {
 		return nil, fmt.Errorf("mixer: want an RTP port range within 1-65535 holding at least one even/odd pair, got %d-%d", cfg.PortMin, cfg.PortMax)
+	}
+	if cfg.LegsPerPort == 0 {
+		cfg.LegsPerPort = DefaultLegsPerPort
+	}
+	if cfg.LegsPerPort < 1 || cfg.LegsPerPort > sharedBatchN {
+		return nil, fmt.Errorf("mixer: want 1-%d legs per RTP port, got %d", sharedBatchN, cfg.LegsPerPort)
 	}
 	if cfg.RTPTimeout <= 0 {
 		cfg.RTPTimeout = DefaultRTPTimeout
@@ -197,6 +212,11 @@ type LegConfig struct {
 	// Remote is where to send; it may be zero until known, as symmetric RTP
 	// latches to the real source anyway.
 	Remote netip.AddrPort
+	// BehindNAT says the leg's media may come from an address its SDP did
+	// not give (the signalling came from elsewhere): the leg gets a port
+	// of its own and latches to the first source (RFC 4961), which a port
+	// shared by several legs cannot do safely.
+	BehindNAT bool
 	// SRTP, when set, makes the leg's RTP and RTCP SRTP and SRTCP; packets
 	// that fail authentication are dropped and counted, never mixed.
 	SRTP *SRTPKeys
@@ -255,8 +275,17 @@ func (m *Mixer) place(l *Leg) (*Leg, error) {
 		return nil, ErrClosed
 	}
 	r := m.rooms[cfg.Room]
-	if r == nil {
+	fresh := r == nil
+	if fresh {
 		r = newRoom(m, cfg.Room, m.pickWorker())
+	}
+	if l.tx == nil && l.rtpConn == nil {
+		if err := m.attachShared(r, l); err != nil {
+			m.mu.Unlock()
+			return nil, err
+		}
+	}
+	if fresh {
 		m.rooms[cfg.Room] = r
 		m.met.rooms.Inc()
 		r.pending = append(r.pending, l)

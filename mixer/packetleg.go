@@ -83,6 +83,9 @@ func (l *Leg) writeRTP(b []byte) error {
 			return errSRTPProtect
 		}
 	}
+	if l.shared != nil {
+		return l.shared.send(b, l.out.remote)
+	}
 	_, err := l.rtpConn.WriteToUDPAddrPort(b, l.out.remote)
 	return err
 }

@@ -19,6 +19,9 @@ func (l *Leg) drain(tick uint64) {
 		l.inbox.drain(l)
 		return
 	}
+	if l.shared != nil {
+		return // the room drains the port for all its legs
+	}
 	l.rtpConn.Read(l.rx.drainF)
 	// RTCP comes every few seconds; looking twice a second saves a system
 	// call per leg per tick.

@@ -17,14 +17,16 @@ type room struct {
 	worker *worker
 	next   time.Time // deadline of the next tick
 
-	pending []*Leg      // legs added since the last tick, under m.mu
-	changed atomic.Bool // pending legs or a closed leg to reconcile
+	pending []*Leg        // legs added since the last tick, under m.mu
+	ports   []*sharedPort // the room's shared ports in use, under m.mu
+	changed atomic.Bool   // pending legs or a closed leg to reconcile
 
 	n uint64 // ticks so far
 	// received and sent count packets during a tick; they reach the
 	// shared counters once per tick instead of once per packet.
 	received, sent uint64
 	legs           []*Leg
+	shared         []*sharedPort // ports as of the last reconcile
 	groups         []*codecGroup
 	mixSet         []*Leg // this tick's mixed talkers, loudest first
 	sum            [codec.FrameSamples]int32
@@ -89,12 +91,18 @@ func (r *room) reconcile() bool {
 		}
 		l.lastRecv = r.n
 		r.legs = append(r.legs, l)
+		if l.shared != nil {
+			l.shared.join(l)
+		}
 	}
 	clear(r.pending)
 	r.pending = r.pending[:0]
 	kept := r.legs[:0]
 	for _, l := range r.legs {
 		if l.closed.Load() {
+			if l.shared != nil {
+				l.shared.leave(l)
+			}
 			l.prompts.drop()
 			if l.talk.talking {
 				l.talk.talking = false
@@ -112,6 +120,8 @@ func (r *room) reconcile() bool {
 	}
 	clear(r.legs[len(kept):])
 	r.legs = kept
+	clear(r.shared)
+	r.shared = append(r.shared[:0], r.ports...)
 	if len(r.legs) == 0 {
 		if r.m.rooms[r.name] == r {
 			delete(r.m.rooms, r.name)
@@ -151,6 +161,14 @@ func (r *room) tick(now time.Time) bool {
 		}
 		l.drain(r.n)
 	}
+	if !r.m.noIO {
+		for _, sp := range r.shared {
+			sp.drain()
+			if (r.n+uint64(sp.port))%rtcpDrainEvery == 0 {
+				sp.drainRTCP()
+			}
+		}
+	}
 	for _, l := range r.legs {
 		l.pull()
 		silenced := l.muted.Load() || l.held.Load() || l.closed.Load()
@@ -188,6 +206,9 @@ func (r *room) tick(now time.Time) bool {
 		l.prompts.advance()
 		r.checkTimeout(l)
 		l.maybeSendRTCP(now)
+	}
+	for _, sp := range r.shared {
+		sp.flush()
 	}
 	r.ann.advance()
 	r.flushCounters()

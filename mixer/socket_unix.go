@@ -67,27 +67,33 @@ func (s *udpSocket) Read(f func(fd uintptr) bool) error {
 	return nil
 }
 
+// sockaddr writes to as a raw socket address of the socket's family into
+// sa (an IPv4 address comes out v4-mapped on a dual-stack socket) and
+// returns its length; false means an IPv4 socket was asked for an IPv6
+// peer.
+func (s *udpSocket) sockaddr(to netip.AddrPort, sa *syscall.RawSockaddrInet6) (uint32, bool) {
+	if s.v6 {
+		*sa = syscall.RawSockaddrInet6{Family: syscall.AF_INET6, Addr: to.Addr().As16()}
+		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa.Port))[:], to.Port())
+		return syscall.SizeofSockaddrInet6, true
+	}
+	if !to.Addr().Unmap().Is4() {
+		return 0, false
+	}
+	sa4 := (*syscall.RawSockaddrInet4)(unsafe.Pointer(sa))
+	*sa4 = syscall.RawSockaddrInet4{Family: syscall.AF_INET, Addr: to.Addr().Unmap().As4()}
+	binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa4.Port))[:], to.Port())
+	return syscall.SizeofSockaddrInet4, true
+}
+
 // WriteToUDPAddrPort sends one datagram without waiting: a full socket
 // buffer drops it (EAGAIN) rather than stall the room's tick. It allocates
 // nothing.
 func (s *udpSocket) WriteToUDPAddrPort(b []byte, to netip.AddrPort) (int, error) {
-	var sa4 syscall.RawSockaddrInet4
-	var sa6 syscall.RawSockaddrInet6
-	var ptr unsafe.Pointer
-	var salen uintptr
-	if s.v6 {
-		sa6.Family = syscall.AF_INET6
-		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa6.Port))[:], to.Port())
-		sa6.Addr = to.Addr().As16() // an IPv4 address comes out v4-mapped
-		ptr, salen = unsafe.Pointer(&sa6), syscall.SizeofSockaddrInet6
-	} else {
-		if !to.Addr().Unmap().Is4() {
-			return 0, fmt.Errorf("mixer: an IPv4 socket cannot send to %s", to)
-		}
-		sa4.Family = syscall.AF_INET
-		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa4.Port))[:], to.Port())
-		sa4.Addr = to.Addr().Unmap().As4()
-		ptr, salen = unsafe.Pointer(&sa4), syscall.SizeofSockaddrInet4
+	var sa syscall.RawSockaddrInet6
+	salen, ok := s.sockaddr(to, &sa)
+	if !ok {
+		return 0, fmt.Errorf("mixer: an IPv4 socket cannot send to %s", to)
 	}
 	var p unsafe.Pointer
 	if len(b) > 0 {
@@ -98,7 +104,7 @@ func (s *udpSocket) WriteToUDPAddrPort(b []byte, to netip.AddrPort) (int, error)
 	if s.closed {
 		return 0, errSocketClosed
 	}
-	n, _, errno := syscall.Syscall6(syscall.SYS_SENDTO, uintptr(s.fd), uintptr(p), uintptr(len(b)), 0, uintptr(ptr), salen)
+	n, _, errno := syscall.Syscall6(syscall.SYS_SENDTO, uintptr(s.fd), uintptr(p), uintptr(len(b)), 0, uintptr(unsafe.Pointer(&sa)), uintptr(salen))
 	if errno != 0 {
 		return 0, errno
 	}

@@ -167,23 +167,32 @@ func TestLossConcealment(t *testing.T) {
 
 // TestFloodedLegDoesNotStallRoom: a burst of thousands of datagrams at one
 // leg costs the room a bounded amount of work per tick; the others keep
-// hearing each other.
+// hearing each other. A leg's own port is read for at most rxMaxPerTick
+// datagrams a tick, a shared port for at most rxMaxPerTick per leg on it.
 func TestFloodedLegDoesNotStallRoom(t *testing.T) {
-	h := newHarness(t, codec.PCMU, 3, Config{})
-	h.tones[0], h.tones[1] = tone(600), tone(1500)
-	h.run(10)
-	flood := rtpBytes(t, 96, 1, 0, 99, make([]byte, 160))
-	target := h.legs[2].local
-	for range 5000 {
-		h.peers[2].WriteToUDPAddrPort(flood, target) // many are dropped by the kernel
+	for _, perPort := range []int{1, DefaultLegsPerPort} {
+		t.Run(fmt.Sprintf("legs-per-port=%d", perPort), func(t *testing.T) {
+			h := newHarness(t, codec.PCMU, 3, Config{LegsPerPort: perPort})
+			h.tones[0], h.tones[1] = tone(600), tone(1500)
+			h.run(10)
+			flood := rtpBytes(t, 96, 1, 0, 99, make([]byte, 160))
+			target := h.legs[2].local
+			for range 5000 {
+				h.peers[2].WriteToUDPAddrPort(flood, target) // many are dropped by the kernel
+			}
+			limit := rxMaxPerTick
+			if perPort > 1 {
+				limit = rxMaxPerTick * len(h.legs)
+			}
+			before := handled(h.m)
+			h.r.tick(time.Now())
+			if n := int(handled(h.m) - before); n > limit+len(h.legs) || n < rxMaxPerTick {
+				t.Errorf("one tick handled %d datagrams, want them capped at %d", n, limit)
+			}
+			got := h.run(20)
+			checkHears(t, "leg 0 during the flood", got[0][3200:], []float64{1500}, func(int) bool { return true })
+		})
 	}
-	before := handled(h.m)
-	h.r.tick(time.Now())
-	if n := int(handled(h.m) - before); n > rxMaxPerTick+len(h.legs) || n < rxMaxPerTick {
-		t.Errorf("one tick handled %d datagrams, want the flooded leg capped at %d", n, rxMaxPerTick)
-	}
-	got := h.run(20)
-	checkHears(t, "leg 0 during the flood", got[0][3200:], []float64{1500}, func(int) bool { return true })
 }
 
 // handled counts every datagram the mixer has accepted or dropped.

@@ -225,17 +225,17 @@ func oneRound(ctx context.Context, o options, sys string, n int, dir string) (re
 
 	// Legs, their generator sockets and their calls.
 	legs := make([]*leg, n)
-	var groups []*group
-	for i := range legs {
-		if i%legsPerSocket == 0 {
-			g, err := newGroup(o.media)
-			if err != nil {
-				return result{}, err
-			}
-			defer g.conn.Close()
-			groups = append(groups, g)
-			go g.receive()
+	groups := make([]*group, groupCount(n, o.roomSize))
+	for i := range groups {
+		g, err := newGroup(o.media)
+		if err != nil {
+			return result{}, err
 		}
+		defer g.conn.Close()
+		groups[i] = g
+		go g.receive()
+	}
+	for i := range legs {
 		l := &leg{talker: i%o.roomSize < o.talkers, ssrc: uint32(i + 1), frames: &noise}
 		if l.talker {
 			l.frames = &talk
@@ -249,7 +249,7 @@ func oneRound(ctx context.Context, o options, sys string, n int, dir string) (re
 	}
 	start := time.Now()
 	err = parallel(ctx, n, o.setup, func(ctx context.Context, i int) error {
-		g := groups[i/legsPerSocket]
+		g := groups[i%len(groups)]
 		addr, err := srv.join(ctx, fmt.Sprintf("load%d", i/o.roomSize), g.local)
 		legs[i].server = addr
 		return err
@@ -264,7 +264,7 @@ func oneRound(ctx context.Context, o options, sys string, n int, dir string) (re
 		return result{}, err
 	}
 	for i, l := range legs {
-		groups[i/legsPerSocket].add(l)
+		groups[i%len(groups)].add(l)
 	}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup

@@ -21,12 +21,22 @@ import (
 // frame is the RTP packetisation both servers use: 20 ms.
 const frame = 20 * time.Millisecond
 
-// legsPerSocket is how many legs share one generator socket. Each leg still
-// has its own port on the server, so the server does the same work as for
-// separate phones; sharing lets the generator send and receive a batch with
-// one sendmmsg/recvmmsg, so that the generator fits beside the server on a
-// small machine.
+// legsPerSocket is how many legs at most share one generator socket, so
+// that the generator sends and receives a batch with one sendmmsg/recvmmsg
+// and fits beside the server on a small machine.
 const legsPerSocket = 64
+
+// groupCount is how many generator sockets n legs in rooms of roomSize use.
+// Leg i sends from socket i mod the count, so the legs of a room come from
+// different addresses, as separate phones' do (up to 64 a room): the bridge
+// tells the legs sharing one of its ports apart by their address, and
+// never puts two legs from one address on one port. Each server port a
+// socket hears from is then one leg's, which is how the socket tells its
+// legs' mixes apart.
+func groupCount(n, roomSize int) int {
+	g := (n + legsPerSocket - 1) / legsPerSocket
+	return max(g, min(roomSize, legsPerSocket, n))
+}
 
 // media is the codec every leg of a run uses.
 type media struct {

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"cusax.dev/bridge/focus"
+	"cusax.dev/bridge/mixer"
 	"cusax.dev/bridge/muc"
 	bsync "cusax.dev/bridge/sync"
 	"cusax.dev/bridge/web"
@@ -291,6 +292,14 @@ func parseInviteRate(v string) (float64, error) {
 		return 0, fmt.Errorf("want INVITEs a second, 0 or more (0: no limit), got %q", v)
 	}
 	return r, nil
+}
+
+func parseLegsPerPort(v string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > mixer.DefaultLegsPerPort {
+		return 0, fmt.Errorf("want a whole number of calls from 1 to %d (1: a port per call), got %q", mixer.DefaultLegsPerPort, v)
+	}
+	return n, nil
 }
 
 func parseInviteBurst(v string) (int, error) {

@@ -32,6 +32,7 @@ type Config struct {
 	SIPCert         string
 	SIPKey          string
 	RTPPorts        PortRange
+	RTPLegsPerPort  int // legs of a room sharing one RTP port; 1: a port per leg
 	RTPAddress      netip.Addr
 	XMPPComponent   string
 	XMPPDomain      string
@@ -263,6 +264,7 @@ func validate(raw map[string]rawValue) (Config, error) {
 		{keySIPCert, func(v string) (err error) { cfg.SIPCert, err = tlsFile(v, cfg.SIPTLSListen, keySIPCert); return }},
 		{keySIPKey, func(v string) (err error) { cfg.SIPKey, err = tlsFile(v, cfg.SIPTLSListen, keySIPKey); return }},
 		{keyRTPPorts, func(v string) (err error) { cfg.RTPPorts, err = parsePortRange(v); return }},
+		{keyRTPLegsPort, func(v string) (err error) { cfg.RTPLegsPerPort, err = parseLegsPerPort(v); return }},
 		{keyRTPAddress, func(v string) (err error) { cfg.RTPAddress, err = parseRTPAddress(v, cfg.SIPListen); return }},
 		{keyXMPPComponent, func(v string) (err error) { cfg.XMPPComponent, err = parseHostPort(v); return }},
 		{keyXMPPDomain, func(v string) (err error) { cfg.XMPPDomain, err = parseDomain(v); return }},

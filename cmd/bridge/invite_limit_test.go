@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"strings"
 	"testing"
 )
 
@@ -33,6 +34,26 @@ func TestInviteLimitSettings(t *testing.T) {
 	} {
 		if _, err := loadConfig(append([]string{"--data-dir", dir}, args...), env, io.Discard); err == nil {
 			t.Errorf("loadConfig(%q) accepted it", args)
+		}
+	}
+}
+
+func TestRTPLegsPerPortSetting(t *testing.T) {
+	dir := t.TempDir()
+	env := func(string) (string, bool) { return "", false }
+	cfg, err := loadConfig([]string{"--data-dir", dir}, env, io.Discard)
+	if err != nil || cfg.RTPLegsPerPort != 64 {
+		t.Fatalf("default = %d, %v; want 64", cfg.RTPLegsPerPort, err)
+	}
+	env = func(k string) (string, bool) { return "1", k == "BRIDGE_RTP_LEGS_PER_PORT" }
+	if cfg, err = loadConfig([]string{"--data-dir", dir}, env, io.Discard); err != nil || cfg.RTPLegsPerPort != 1 {
+		t.Fatalf("from the environment = %d, %v; want 1", cfg.RTPLegsPerPort, err)
+	}
+	env = func(string) (string, bool) { return "", false }
+	for _, v := range []string{"0", "65", "-3", "many"} {
+		_, err := loadConfig([]string{"--data-dir", dir, "--rtp-legs-per-port", v}, env, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "rtp-legs-per-port") {
+			t.Errorf("--rtp-legs-per-port %s: err = %v, want one naming the setting", v, err)
 		}
 	}
 }

@@ -116,6 +116,7 @@ func effectiveSettings(cfg Config) [][2]string {
 		{keySIPCert, cfg.SIPCert},
 		{keySIPKey, cfg.SIPKey},
 		{keyRTPPorts, cfg.RTPPorts.String()},
+		{keyRTPLegsPort, strconv.Itoa(cfg.RTPLegsPerPort)},
 		{keyRTPAddress, cfg.RTPAddress.String()},
 		{keyXMPPComponent, cfg.XMPPComponent},
 		{keyXMPPDomain, cfg.XMPPDomain},

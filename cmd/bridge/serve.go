@@ -117,9 +117,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	mix, err := mixer.New(mixer.Config{
-		BindAddr: cfg.SIPListen.Addr(),
-		PortMin:  cfg.RTPPorts.Low,
-		PortMax:  cfg.RTPPorts.High,
+		BindAddr:    cfg.SIPListen.Addr(),
+		PortMin:     cfg.RTPPorts.Low,
+		PortMax:     cfg.RTPPorts.High,
+		LegsPerPort: cfg.RTPLegsPerPort,
 		OnEvent: func(ev mixer.Event) {
 			if f := links.focus.Load(); f != nil {
 				f.MixerEvents()(ev)

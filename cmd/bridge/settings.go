@@ -3,7 +3,10 @@ package main
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
+
+	"cusax.dev/bridge/mixer"
 )
 
 // A setting is one operator-facing knob. Its name is the flag (--name), the
@@ -43,6 +46,7 @@ const (
 	keySIPKey         = "sip-key"
 	keyRTPPorts       = "rtp-ports"
 	keyRTPAddress     = "rtp-address"
+	keyRTPLegsPort    = "rtp-legs-per-port"
 	keyXMPPComponent  = "xmpp-component"
 	keyXMPPDomain     = "xmpp-domain"
 	keyXMPPSecret     = "xmpp-secret"
@@ -90,6 +94,7 @@ var settings = []setting{
 	{keySIPAdvertise, "host:port where phones and other nodes reach this node's SIP listener; with --redis-url, calls for rooms this node owns are redirected here (default: the RTP address and the SIP listen port)", constant("")},
 	{keySIPTLSAdvert, "host:port where phones reach this node's SIP over TLS listener; with --redis-url, callers who came over TLS are sent here, never downgraded (default with --sip-tls-listen: the RTP address and the TLS port)", constant("")},
 	{keyRTPPorts, "UDP port range for RTP audio, as LOW-HIGH", constant("20000-29999")},
+	{keyRTPLegsPort, fmt.Sprintf("how many calls of a room may share one RTP port, told apart by the phone's address, so the mixer reads and sends a port's packets with one system call each; calls whose signalling comes from another host than their media (a NAT) always get a port of their own (1-%d; 1: a port per call)", mixer.DefaultLegsPerPort), constant(strconv.Itoa(mixer.DefaultLegsPerPort))},
 	{keyRTPAddress, "address advertised in SDP for RTP (default: the SIP listen address, or this host's first non-loopback address when SIP listens on all)", constant("")},
 	{keyXMPPComponent, "host:port of the XMPP server's component listener (XEP-0114)", constant("127.0.0.1:5347")},
 	{keyXMPPDomain, "component domain the chat rooms live on, <room>@<xmpp-domain>", constant("conference.localhost")},
