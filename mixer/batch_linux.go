@@ -59,7 +59,7 @@ func (b *rxBatch) recv(fd uintptr, max int) (int, error) {
 		b.msgs[i].hdr.Namelen = syscall.SizeofSockaddrAny
 		b.msgs[i].hdr.Flags = 0
 	}
-	n, _, errno := syscall.Syscall6(syscall.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.msgs[0])), uintptr(max), syscall.MSG_DONTWAIT, 0, 0)
+	n, _, errno := syscall.RawSyscall6(syscall.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.msgs[0])), uintptr(max), syscall.MSG_DONTWAIT, 0, 0)
 	if errno != 0 {
 		return 0, errno
 	}
@@ -117,7 +117,7 @@ func (t *txBatch) flush(s *udpSocket) (failed int) {
 		return failed
 	}
 	for i := 0; i < t.n; {
-		sent, _, errno := syscall.Syscall6(sysSendmmsg, uintptr(s.fd), uintptr(unsafe.Pointer(&t.msgs[i])), uintptr(t.n-i), syscall.MSG_DONTWAIT, 0, 0)
+		sent, _, errno := syscall.RawSyscall6(sysSendmmsg, uintptr(s.fd), uintptr(unsafe.Pointer(&t.msgs[i])), uintptr(t.n-i), syscall.MSG_DONTWAIT, 0, 0)
 		switch {
 		case errno == syscall.EINTR:
 		case errno != 0:

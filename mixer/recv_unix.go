@@ -14,7 +14,7 @@ import (
 // syscall.EAGAIN when the socket is empty.
 func recvFrom(fd uintptr, buf []byte, sa *syscall.RawSockaddrAny) (int, netip.AddrPort, error) {
 	salen := uint32(syscall.SizeofSockaddrAny)
-	n, _, errno := syscall.Syscall6(syscall.SYS_RECVFROM, fd,
+	n, _, errno := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd,
 		uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0,
 		uintptr(unsafe.Pointer(sa)), uintptr(unsafe.Pointer(&salen)))
 	if errno != 0 {

@@ -13,12 +13,18 @@ import (
 	"unsafe"
 )
 
-// udpSocket is a leg's RTP or RTCP socket, kept out of Go's network poller on
-// purpose. The room's worker reads it once per tick (MSG_DONTWAIT) and writes
+// udpSocket is a leg's (or a shared port's) RTP or RTCP socket, kept out of
+// Go's network poller on purpose. The room's worker reads it once per tick (MSG_DONTWAIT) and writes
 // it without waiting, so nothing ever blocks on it; a socket in the poller
 // would instead wake the runtime's epoll wait for every arriving packet only
 // to find nobody waiting, which under load was most of the server's
 // wake-ups (see docs/design/15_capacity.md).
+//
+// Its system calls go through syscall.RawSyscall6, not Syscall6: they never
+// block (a non-blocking socket, MSG_DONTWAIT), and announcing each to the
+// scheduler lets the runtime's sysmon hand the worker's P to another thread
+// whenever a batch of sends outlasts its 20 µs check, which under load was
+// a thread wake-up per batch for nothing.
 type udpSocket struct {
 	mu     sync.RWMutex // Close against a worker's read or write
 	fd     int
@@ -104,7 +110,7 @@ func (s *udpSocket) WriteToUDPAddrPort(b []byte, to netip.AddrPort) (int, error)
 	if s.closed {
 		return 0, errSocketClosed
 	}
-	n, _, errno := syscall.Syscall6(syscall.SYS_SENDTO, uintptr(s.fd), uintptr(p), uintptr(len(b)), 0, uintptr(unsafe.Pointer(&sa)), uintptr(salen))
+	n, _, errno := syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(s.fd), uintptr(p), uintptr(len(b)), 0, uintptr(unsafe.Pointer(&sa)), uintptr(salen))
 	if errno != 0 {
 		return 0, errno
 	}

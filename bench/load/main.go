@@ -52,7 +52,7 @@ func main() {
 	flag.DurationVar(&o.warmup, "warmup", 3*time.Second, "media before measuring")
 	flag.DurationVar(&o.measure, "measure", 10*time.Second, "measuring window")
 	flag.IntVar(&o.rounds, "rounds", 2, "alternating rounds per count")
-	flag.StringVar(&systems, "systems", "bridge,janus", "systems to measure, in this order each round: bridge, janus, or label=path for another bridge binary (e.g. before=/tmp/bridge-old)")
+	flag.StringVar(&systems, "systems", "bridge,janus", "systems to measure, in this order each round: bridge, janus, or label=path for another bridge binary, with flags of its own after the path (e.g. before=/tmp/bridge-old, own='bin/bridge --rtp-legs-per-port 1')")
 	flag.StringVar(&o.bridge, "bridge", "bin/bridge", "the bridge binary")
 	flag.StringVar(&o.janus, "janus", "janus", "the Janus binary")
 	flag.IntVar(&o.setup, "setup-parallel", 16, "calls set up at once")
@@ -203,16 +203,17 @@ func oneRound(ctx context.Context, o options, sys string, n int, dir string) (re
 	var err error
 	switch sys {
 	case "bridge":
-		srv, err = startBridge(ctx, o.bridge, dir, o.media)
+		srv, err = startBridge(ctx, o.bridge, nil, dir, o.media)
 	case "janus":
 		srv, err = startJanus(ctx, o.janus, dir, o.media)
 	default:
-		label, bin, ok := strings.Cut(sys, "=")
-		if !ok {
-			return result{}, fmt.Errorf("unknown system %q (want bridge, janus or label=path)", sys)
+		label, cmd, ok := strings.Cut(sys, "=")
+		args := strings.Fields(cmd)
+		if !ok || len(args) == 0 {
+			return result{}, fmt.Errorf("unknown system %q (want bridge, janus or label=path [flags])", sys)
 		}
 		sys = label
-		srv, err = startBridge(ctx, bin, dir, o.media)
+		srv, err = startBridge(ctx, args[0], args[1:], dir, o.media)
 	}
 	if err != nil {
 		return result{}, err

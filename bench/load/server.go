@@ -124,19 +124,20 @@ type bridge struct {
 
 // startBridge starts the bridge, trying again on fresh ports if it could
 // not bind the ones picked (another process may take a port between the
-// pick and the bind: the machine is shared).
-func startBridge(ctx context.Context, bin, dir string, m media) (*bridge, error) {
+// pick and the bind: the machine is shared). extra are flags of the run's
+// own, after the generator's (a later flag wins).
+func startBridge(ctx context.Context, bin string, extra []string, dir string, m media) (*bridge, error) {
 	var err error
 	for attempt := range 3 {
 		var b *bridge
-		if b, err = startBridgeOnce(ctx, bin, filepath.Join(dir, strconv.Itoa(attempt)), m); err == nil {
+		if b, err = startBridgeOnce(ctx, bin, extra, filepath.Join(dir, strconv.Itoa(attempt)), m); err == nil {
 			return b, nil
 		}
 	}
 	return nil, err
 }
 
-func startBridgeOnce(ctx context.Context, bin, dir string, m media) (*bridge, error) {
+func startBridgeOnce(ctx context.Context, bin string, extra []string, dir string, m media) (*bridge, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -148,11 +149,12 @@ func startBridgeOnce(ctx context.Context, bin, dir string, m media) (*bridge, er
 	if err != nil {
 		return nil, err
 	}
-	proc, err := startProcess(filepath.Join(dir, "bridge.log"), bin,
-		"--sip-listen", "127.0.0.1:"+strconv.Itoa(sipPort), "--sip-domain", "127.0.0.1",
+	args := append([]string{
+		"--sip-listen", "127.0.0.1:" + strconv.Itoa(sipPort), "--sip-domain", "127.0.0.1",
 		"--rtp-address", "127.0.0.1", "--rtp-ports", "20000-29999",
-		"--http-listen", "127.0.0.1:"+strconv.Itoa(httpPort), "--data-dir", filepath.Join(dir, "data"),
-		"--invite-rate", "0", "--join-tones-up-to", "0", "--log-level", "warn")
+		"--http-listen", "127.0.0.1:" + strconv.Itoa(httpPort), "--data-dir", filepath.Join(dir, "data"),
+		"--invite-rate", "0", "--join-tones-up-to", "0", "--log-level", "warn"}, extra...)
+	proc, err := startProcess(filepath.Join(dir, "bridge.log"), bin, args...)
 	if err != nil {
 		return nil, err
 	}
