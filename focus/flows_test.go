@@ -336,3 +336,31 @@ func TestReferByeRemovesParticipant(t *testing.T) {
 		t.Errorf("left %+v", ev)
 	}
 }
+
+// TestBehindNATFlag: a call whose SDP names the host its INVITE came from
+// may share an RTP port; one whose SDP names another host (a phone behind
+// a NAT announcing its private address) is marked BehindNAT, so the mixer
+// gives it a port of its own where it can latch to the real source.
+func TestBehindNATFlag(t *testing.T) {
+	f, fm, _ := startFocus(t, focus.Config{})
+	p := newRawPhone(t, f)
+	natOffer := strings.Replace(offer(40200, "0"), "c=IN IP4 127.0.0.1", "c=IN IP4 192.168.1.20", 1)
+	for i, c := range []struct {
+		name string
+		sdp  string
+		nat  bool
+	}{
+		{"SDP names the signalling host", offer(40100, "0"), false},
+		{"SDP names a private address", natOffer, true},
+	} {
+		call := p.Call("nat")
+		if res := call.Invite("", c.sdp); res.StatusCode != 200 {
+			t.Fatalf("%s: INVITE answered %d", c.name, res.StatusCode)
+		}
+		cfg, _, _, _ := fm.Leg(uint64(i + 1)).State()
+		if cfg.BehindNAT != c.nat {
+			t.Errorf("%s: BehindNAT = %v, want %v (remote %v)", c.name, cfg.BehindNAT, c.nat, cfg.Remote)
+		}
+		call.Bye()
+	}
+}

@@ -163,10 +163,13 @@ func (h *harness) tick() [][]int16 {
 }
 
 // run steps n ticks and returns each leg's concatenated audio.
-func (h *harness) run(n int) [][]int16 {
+func (h *harness) run(n int) [][]int16 { return h.runWith(n, h.step) }
+
+// runWith is run with another step (say, over the real sockets).
+func (h *harness) runWith(n int, step func() [][]int16) [][]int16 {
 	all := make([][]int16, len(h.legs))
 	for range n {
-		for i, f := range h.step() {
+		for i, f := range step() {
 			all[i] = append(all[i], f...)
 		}
 	}

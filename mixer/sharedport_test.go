@@ -27,17 +27,6 @@ func (h *harness) stepWire() [][]int16 {
 	return h.tick()
 }
 
-// runWire is run over the real sockets.
-func (h *harness) runWire(n int) [][]int16 {
-	all := make([][]int16, len(h.legs))
-	for range n {
-		for i, f := range h.stepWire() {
-			all[i] = append(all[i], f...)
-		}
-	}
-	return all
-}
-
 // sharedPorts reads bridge_mixer_shared_ports.
 func sharedPorts(m *Mixer) float64 {
 	var pb dto.Metric
@@ -152,26 +141,22 @@ func TestSharedPortRoutesByAddress(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stranger.Close()
-	h.runWire(10)
+	h.runWith(10, h.stepWire)
 	before := dropped(h.m, dropSource)
 	gen := tone(1000)
 	enc, _ := codec.NewEncoder(codec.PCMU)
 	pcm, pay := make([]int16, codec.FrameSamples), make([]byte, codec.MaxPayload)
-	var got [][]int16
 	const ticks = 25
-	for k := range ticks {
+	k := 0
+	got := h.runWith(ticks, func() [][]int16 {
 		gen.Fill(pcm)
 		n, _ := enc.Encode(pcm, pay)
 		if _, err := stranger.WriteToUDPAddrPort(rtpBytes(t, 96, uint16(k), uint32(k)*160, 0x5555, pay[:n]), h.legs[0].LocalAddr()); err != nil {
 			t.Fatal(err)
 		}
-		for i, f := range h.stepWire() {
-			if got == nil {
-				got = make([][]int16, len(h.legs))
-			}
-			got[i] = append(got[i], f...)
-		}
-	}
+		k++
+		return h.stepWire()
+	})
 	if d := dropped(h.m, dropSource) - before; d != ticks {
 		t.Errorf("dropped{reason=source} grew by %v, want the stranger's %d packets", d, ticks)
 	}
@@ -243,7 +228,7 @@ func TestSharedPortLatchesOnlyWhenUnambiguous(t *testing.T) {
 func TestSharedPortRTCP(t *testing.T) {
 	var log eventLog
 	h := newHarness(t, codec.PCMU, 2, Config{OnEvent: log.add})
-	h.runWire(5) // both legs latch and learn their phones' SSRCs
+	h.runWith(5, h.stepWire) // both legs latch and learn their phones' SSRCs
 	rtcpPort := netip.AddrPortFrom(h.legs[0].LocalAddr().Addr(), h.legs[0].LocalAddr().Port()+1)
 	bye := []byte{0x81, 203, 0, 1, 0, 0, 0xab, 0xc1} // SSRC 0xabc1: leg 1's phone
 	if _, err := h.peers[1].WriteToUDPAddrPort(bye, rtcpPort); err != nil {

@@ -208,10 +208,12 @@ func TestE2EMediaSecurity(t *testing.T) {
 	// Acceptance 4: a tampered SRTP packet, sent as if from alice's phone
 	// (raw socket, root only), is dropped and counted, and the call goes
 	// on (the recordings below cover the time after it).
-	var phoneRTP, aliceLeg netip.AddrPort
+	var phoneRTP, bobRTP, aliceLeg netip.AddrPort
 	for _, l := range st.Focus.Legs("secure") {
 		if l.Media == focus.MediaSRTP {
 			phoneRTP = l.Remote
+		} else {
+			bobRTP = l.Remote
 		}
 	}
 	aliceLeg = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(alicePort))
@@ -249,14 +251,15 @@ func TestE2EMediaSecurity(t *testing.T) {
 	}
 
 	// On the wire: the plain leg's PCMU carries the tones in the clear, the
-	// SRTP leg's does not.
+	// SRTP leg's does not. The two legs may share the bridge's port, so
+	// each is told apart by its phone's port.
 	// What the bridge sends bob carries alice's 1000 Hz; both directions of
 	// alice's leg are checked.
-	plain1000, nb := capt.pcmuTone(t, "udp.srcport == "+strconv.Itoa(bobPort), 1000)
-	srtp1000, na := capt.pcmuTone(t, "udp.port == "+strconv.Itoa(alicePort), 1000)
-	srtp440, _ := capt.pcmuTone(t, "udp.port == "+strconv.Itoa(alicePort), 440)
-	t.Logf("captured %d packets on the SRTP leg (port %d), %d on the plain one (port %d); as PCMU: SRTP leg 1000 Hz %.3f, 440 Hz %.3f; plain leg 1000 Hz %.3f",
-		na, alicePort, nb, bobPort, srtp1000, srtp440, plain1000)
+	plain1000, nb := capt.pcmuTone(t, "udp.dstport == "+strconv.Itoa(int(bobRTP.Port())), 1000)
+	srtp1000, na := capt.pcmuTone(t, "udp.port == "+strconv.Itoa(int(phoneRTP.Port())), 1000)
+	srtp440, _ := capt.pcmuTone(t, "udp.port == "+strconv.Itoa(int(phoneRTP.Port())), 440)
+	t.Logf("captured %d packets on the SRTP leg (phone port %d, bridge port %d), %d on the plain one (phone port %d, bridge port %d); as PCMU: SRTP leg 1000 Hz %.3f, 440 Hz %.3f; plain leg 1000 Hz %.3f",
+		na, phoneRTP.Port(), alicePort, nb, bobRTP.Port(), bobPort, srtp1000, srtp440, plain1000)
 	if na < 100 || nb < 50 {
 		t.Fatalf("the capture holds %d and %d packets of the two legs, want a few seconds' worth", na, nb)
 	}
