@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -244,6 +245,56 @@ func BenchmarkUDPBaseline(b *testing.B) {
 			l.rtpConn.Read(recv)
 			if got > 0 {
 				l.rtpConn.WriteToUDPAddrPort(buf[:got], from)
+			}
+		}
+		server += time.Since(t0)
+		br.drainPeers()
+		k++
+	}
+	reportServerPerParticipant(b, server, n)
+}
+
+// BenchmarkUDPBatchBaseline is the floor of batched I/O: the same phones,
+// the legs on shared ports (64 a port), each port read with recvmmsg and
+// every datagram sent back to its source with one sendmmsg a port, and
+// nothing else. Beside BenchmarkUDPBaseline it shows what batching itself
+// saves on this kernel; beside BenchmarkRTPPath/ports=shared, what the
+// mixing costs on top.
+func BenchmarkUDPBatchBaseline(b *testing.B) {
+	const n = 100
+	br := newBenchRoomWith(b, codec.PCMU, n, false, Config{})
+	var ports []*sharedPort
+	for _, l := range br.legs {
+		if l.shared == nil {
+			b.Fatal("a leg did not get a shared port")
+		}
+		if !slices.Contains(ports, l.shared) {
+			ports = append(ports, l.shared)
+		}
+	}
+	k := benchWarmup
+	deliver := func(i int, pkt []byte) { br.peers[i].WriteToUDPAddrPort(pkt, br.legs[i].local) }
+	b.ReportAllocs()
+	b.ResetTimer()
+	var server time.Duration
+	for b.Loop() {
+		br.feed(k, deliver)
+		t0 := time.Now()
+		for _, sp := range ports {
+			for {
+				var got int
+				sp.rtp.Read(func(fd uintptr) bool {
+					got, _ = sp.rx.recv(fd, sharedBatchN)
+					return true
+				})
+				for i := range got {
+					pkt, from := sp.rx.packet(i)
+					sp.tx.add(sp.rtp, pkt, from)
+				}
+				sp.tx.flush(sp.rtp)
+				if got < sharedBatchN {
+					break
+				}
 			}
 		}
 		server += time.Since(t0)
