@@ -13,6 +13,12 @@ import (
 // a tick's packets of a full port fit one call each way.
 const sharedBatchN = 64
 
+// sharedReadBuffer is the receive buffer asked for a shared RTP socket: a
+// full port's packets for a few ticks, so a worker held up by a busy
+// machine does not lose them, as a leg's own socket would not (the kernel
+// caps it at net.core.rmem_max).
+const sharedReadBuffer = 1 << 20
+
 // sharedPort is an RTP/RTCP port pair that several legs of one room use.
 // The room reads it once per tick with recvmmsg, hands each packet to the
 // leg whose peer sent it, and sends all its legs' mixes with one sendmmsg:
@@ -66,6 +72,9 @@ func (m *Mixer) attachShared(r *room, l *Leg) error {
 		}
 		sp = &sharedPort{m: m, room: r, rtp: a, rtcp: b, port: port, local: netip.AddrPortFrom(m.cfg.BindAddr, uint16(port)), byAddr: map[netip.AddrPort]*Leg{}}
 		sp.rx.init(sharedBatchN)
+		if err := a.setReadBuffer(sharedReadBuffer); err != nil {
+			m.log.Debug("shared RTP port: receive buffer not raised", "port", port, "err", err)
+		}
 		r.ports = append(r.ports, sp)
 		m.met.sharedPorts.Inc()
 	}
@@ -104,10 +113,8 @@ func (m *Mixer) detachShared(l *Leg) {
 	if len(sp.assigned) > 0 {
 		return
 	}
-	if r := l.room; r != nil {
-		if j := slices.Index(r.ports, sp); j >= 0 {
-			r.ports = slices.Delete(r.ports, j, j+1)
-		}
+	if j := slices.Index(sp.room.ports, sp); j >= 0 {
+		sp.room.ports = slices.Delete(sp.room.ports, j, j+1)
 	}
 	sp.rtp.Close()
 	sp.rtcp.Close()

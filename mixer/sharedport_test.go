@@ -4,6 +4,10 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -90,6 +94,15 @@ func TestSharedPortPlacement(t *testing.T) {
 	}
 	if got := sharedPorts(m); got != 3 {
 		t.Errorf("bridge_mixer_shared_ports = %v, want 3 (two in r, one in other)", got)
+	}
+	// The shared socket's receive buffer was raised as far as the kernel
+	// lets it (Linux reports twice what was asked).
+	if b, err := os.ReadFile("/proc/sys/net/core/rmem_max"); err == nil {
+		rmemMax, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		got, err := syscall.GetsockoptInt(a.shared.rtp.fd, syscall.SOL_SOCKET, syscall.SO_RCVBUF)
+		if want := 2 * min(sharedReadBuffer, rmemMax); err != nil || got < want {
+			t.Errorf("shared RTP socket's SO_RCVBUF = %d (%v), want at least %d", got, err, want)
+		}
 	}
 
 	port := a.LocalAddr().Port()

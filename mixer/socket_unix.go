@@ -117,6 +117,16 @@ func (s *udpSocket) WriteToUDPAddrPort(b []byte, to netip.AddrPort) (int, error)
 	return int(n), nil
 }
 
+// setReadBuffer asks for a receive buffer of n bytes (SO_RCVBUF).
+func (s *udpSocket) setReadBuffer(n int) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return errSocketClosed
+	}
+	return syscall.SetsockoptInt(s.fd, syscall.SOL_SOCKET, syscall.SO_RCVBUF, n)
+}
+
 // Close releases the socket; it is idempotent.
 func (s *udpSocket) Close() error {
 	s.mu.Lock()
