@@ -13,6 +13,10 @@
 // The mixer knows nothing of SIP: the caller (focus) negotiates codecs and
 // addresses and drives legs through AddLeg, Leg.Update and the per-leg
 // controls. Rooms are spread over a small pool of workers; the hot path
-// (receive, decode, mix, encode, send) allocates nothing in steady state. See
-// docs/design/03_mixer.md for the scheduling and the choices behind it.
+// (receive, decode, mix, encode, send) allocates nothing in steady state. A
+// room's legs share RTP ports (Config.LegsPerPort), told apart by their
+// peers' addresses and read and sent a port at a time with recvmmsg and
+// sendmmsg; a leg behind a NAT (LegConfig.BehindNAT) keeps a port of its
+// own, where it can latch. See docs/design/03_mixer.md for the scheduling
+// and docs/design/15_capacity.md for the ports.
 package mixer
