@@ -195,25 +195,30 @@ func BenchmarkRTPPath(b *testing.B) {
 }
 
 func benchRTPPath(b *testing.B, perPort int) {
-	{
-		const n = 100
-		br := newBenchRoomWith(b, codec.PCMU, n, false, Config{LegsPerPort: perPort})
-		now := time.Now()
-		k := benchWarmup
-		deliver := func(i int, pkt []byte) { br.peers[i].WriteToUDPAddrPort(pkt, br.legs[i].local) }
-		b.ReportAllocs()
-		b.ResetTimer()
-		var server time.Duration
-		for b.Loop() {
-			br.feed(k, deliver)
-			t0 := time.Now()
-			br.r.tick(now)
-			server += time.Since(t0)
-			br.drainPeers()
-			k++
-		}
-		reportServerPerParticipant(b, server, n)
+	const n = 100
+	br := newBenchRoomWith(b, codec.PCMU, n, false, Config{LegsPerPort: perPort})
+	now := time.Now()
+	br.loopOverWire(b, func() { br.r.tick(now) })
+}
+
+// loopOverWire is the loop of the benchmarks over real sockets: each op the
+// phones send a frame, serve (the server's side) runs and is timed on its
+// own, and the phones' sockets are emptied.
+func (br *benchRoom) loopOverWire(b *testing.B, serve func()) {
+	k := benchWarmup
+	deliver := func(i int, pkt []byte) { br.peers[i].WriteToUDPAddrPort(pkt, br.legs[i].local) }
+	b.ReportAllocs()
+	b.ResetTimer()
+	var server time.Duration
+	for b.Loop() {
+		br.feed(k, deliver)
+		t0 := time.Now()
+		serve()
+		server += time.Since(t0)
+		br.drainPeers()
+		k++
 	}
+	reportServerPerParticipant(b, server, br.n)
 }
 
 // BenchmarkUDPBaseline is the floor for BenchmarkRTPPath: the same phones
@@ -224,8 +229,6 @@ func benchRTPPath(b *testing.B, perPort int) {
 func BenchmarkUDPBaseline(b *testing.B) {
 	const n = 100
 	br := newBenchRoomWith(b, codec.PCMU, n, false, Config{LegsPerPort: 1})
-	k := benchWarmup
-	deliver := func(i int, pkt []byte) { br.peers[i].WriteToUDPAddrPort(pkt, br.legs[i].local) }
 	buf := make([]byte, maxDatagram)
 	var sa syscall.RawSockaddrAny
 	var got int
@@ -234,12 +237,7 @@ func BenchmarkUDPBaseline(b *testing.B) {
 		got, from, _ = recvFrom(fd, buf, &sa)
 		return true
 	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	var server time.Duration
-	for b.Loop() {
-		br.feed(k, deliver)
-		t0 := time.Now()
+	br.loopOverWire(b, func() {
 		for _, l := range br.legs {
 			got = 0
 			l.rtpConn.Read(recv)
@@ -247,11 +245,7 @@ func BenchmarkUDPBaseline(b *testing.B) {
 				l.rtpConn.WriteToUDPAddrPort(buf[:got], from)
 			}
 		}
-		server += time.Since(t0)
-		br.drainPeers()
-		k++
-	}
-	reportServerPerParticipant(b, server, n)
+	})
 }
 
 // BenchmarkUDPBatchBaseline is the floor of batched I/O: the same phones,
@@ -272,14 +266,7 @@ func BenchmarkUDPBatchBaseline(b *testing.B) {
 			ports = append(ports, l.shared)
 		}
 	}
-	k := benchWarmup
-	deliver := func(i int, pkt []byte) { br.peers[i].WriteToUDPAddrPort(pkt, br.legs[i].local) }
-	b.ReportAllocs()
-	b.ResetTimer()
-	var server time.Duration
-	for b.Loop() {
-		br.feed(k, deliver)
-		t0 := time.Now()
+	br.loopOverWire(b, func() {
 		for _, sp := range ports {
 			for {
 				var got int
@@ -297,9 +284,5 @@ func BenchmarkUDPBatchBaseline(b *testing.B) {
 				}
 			}
 		}
-		server += time.Since(t0)
-		br.drainPeers()
-		k++
-	}
-	reportServerPerParticipant(b, server, n)
+	})
 }
