@@ -78,3 +78,23 @@ func FuzzKernelTime(f *testing.F) {
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) { _ = kernelTime(b) })
 }
+
+// TestGroupCount: the legs of a room come from different generator sockets
+// (up to 64 a room), and no socket carries more than 64 legs.
+func TestGroupCount(t *testing.T) {
+	for _, c := range []struct{ n, room int }{{100, 10}, {300, 10}, {2000, 10}, {500, 4}, {2000, 4}, {500, 500}, {7, 10}} {
+		g := groupCount(c.n, c.room)
+		if per := (c.n + g - 1) / g; per > legsPerSocket {
+			t.Errorf("n=%d room=%d: %d sockets carry up to %d legs each, want at most %d", c.n, c.room, g, per, legsPerSocket)
+		}
+		for r := 0; r*c.room < c.n; r++ {
+			seen := map[int]bool{}
+			for i := r * c.room; i < min((r+1)*c.room, c.n); i++ {
+				if seen[i%g] && c.room <= legsPerSocket {
+					t.Fatalf("n=%d room=%d: room %d has two legs on socket %d", c.n, c.room, r, i%g)
+				}
+				seen[i%g] = true
+			}
+		}
+	}
+}
