@@ -133,10 +133,20 @@ func TestDashboard(t *testing.T) {
 	b.setTalking(false)
 	browsertest.WaitTrue(t, ctx, "bob's talking indicator off", row("bob <b>")+`.dataset.talking === "false"`)
 
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`tr[data-nick="bob <b>"] button[data-action="kick"]`))); err != nil {
+	// A kick takes two clicks: the first only asks.
+	kick := chromedp.Click(chromedp.CSS(`tr[data-nick="bob <b>"] button[data-action="kick"]`))
+	if err := chromedp.Do(ctx, kick); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.WaitTrue(t, ctx, "the kick button asking again", row("bob <b>")+`.querySelector('button[data-action="kick"]').textContent === "Really kick?"`)
+	if acts := b.actions(); len(acts) != 0 {
+		t.Fatalf("one click on Kick already acted: %+v", acts)
+	}
+	if err := chromedp.Do(ctx, kick); err != nil {
 		t.Fatal(err)
 	}
 	browsertest.WaitTrue(t, ctx, "the kick's outcome", `document.getElementById("status").textContent === "kick bob <b> in standup: done"`)
+	browsertest.WaitTrue(t, ctx, "the kick button back to itself", row("bob <b>")+`.querySelector('button[data-action="kick"]').textContent === "Kick"`)
 	acts := b.actions()
 	if len(acts) != 1 || acts[0].Kind != admin.ActionKick || acts[0].Nick != "bob <b>" || acts[0].Room != "standup" {
 		t.Errorf("actions = %+v, want one kick of bob <b> in standup", acts)
@@ -176,6 +186,19 @@ func TestDashboard(t *testing.T) {
 	// An anonymous phone has nobody to ban.
 	if dis, err := chromedp.Run(ctx, chromedp.Evaluate[bool](row("bob <b>")+`.querySelector('button[data-action="ban"]').disabled`)); err != nil || !dis {
 		t.Errorf("the ban button of an anonymous phone is enabled (%v)", err)
+	}
+
+	// Ending a room asks too, and a question left unanswered goes away
+	// without ending anything.
+	endButton := `document.querySelector('section[data-room="standup"] button[data-action="end"]')`
+	before := len(b.actions())
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`section[data-room="standup"] button[data-action="end"]`))); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.WaitTrue(t, ctx, "End room asking again", endButton+`.textContent === "Really end?"`)
+	browsertest.WaitTrue(t, ctx, "End room back to itself, unanswered", endButton+`.textContent === "End room" && !`+endButton+`.dataset.armed`)
+	if acts := b.actions(); len(acts) != before {
+		t.Errorf("an unanswered End room acted: %+v", acts[before:])
 	}
 }
 

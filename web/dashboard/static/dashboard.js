@@ -112,6 +112,31 @@ async function dial(room, input) {
   }
 }
 
+// confirmed makes the button of an action that cannot be undone (kick, ban,
+// end): its first click only arms it ("Really kick?"), a second click within
+// a few seconds does it. The page changes under the pointer as rooms update
+// live, so one stray click must remove nobody.
+function confirmed(action, label, run) {
+  const b = el("button", { "data-action": action }, label);
+  let timer = 0;
+  const disarm = () => {
+    clearTimeout(timer);
+    delete b.dataset.armed;
+    b.textContent = label;
+  };
+  b.addEventListener("click", () => {
+    if (b.dataset.armed === "true") {
+      disarm();
+      run();
+      return;
+    }
+    b.dataset.armed = "true";
+    b.textContent = `Really ${action}?`;
+    timer = setTimeout(disarm, 4000);
+  });
+  return b;
+}
+
 // The page is updated in place: a room's section, its controls and each
 // participant's row are made once and then changed, so what a person is
 // clicking or typing in is never swapped out under them by a live update.
@@ -127,11 +152,11 @@ function participantRow(roomName, nick) {
   tr.cells_ = { nick: el("td", { class: "nick" }, nick), faces: el("td", { class: "faces" }), role: cell(),
     status: el("td", { class: "talk" }), security: cell(), jid: cell() };
   const voice = el("button", { onclick: () => act(roomName, nick, voice.dataset.action) });
-  const ban = el("button", { "data-action": "ban", onclick: () => act(roomName, nick, "ban") }, "Ban");
+  const ban = confirmed("ban", "Ban", () => act(roomName, nick, "ban"));
   tr.voice_ = voice;
   tr.ban_ = ban;
   tr.append(...Object.values(tr.cells_), el("td", { class: "actions" }, voice,
-    el("button", { "data-action": "kick", onclick: () => act(roomName, nick, "kick") }, "Kick"), ban));
+    confirmed("kick", "Kick", () => act(roomName, nick, "kick")), ban));
   return tr;
 }
 
@@ -172,7 +197,7 @@ function roomView(name) {
   const tbody = el("tbody");
   const section = el("section", { class: "room", "data-room": name },
     el("h2", {}, name, meta,
-      el("button", { "data-action": "end", onclick: () => act(name, null, "end") }, "End room"),
+      confirmed("end", "End room", () => act(name, null, "end")),
       el("span", { class: "control" }, "max ", limit, el("button", { "data-action": "limit", onclick: () => setLimit(name, limit) }, "Set")),
       el("span", { class: "control" }, target, el("button", { "data-action": "dial", onclick: () => dial(name, target) }, "Dial"))),
     subject,
