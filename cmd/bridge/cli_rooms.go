@@ -104,7 +104,7 @@ func runRooms(cmd string, args []string, stdout, stderr io.Writer, getenv func(s
 		fmt.Fprintf(stderr, "bridge %s: %v\n%s\n", cmd, err, roomsUsage)
 		return exitBadConfig
 	}
-	cfg, err := loadConfig(c.rest, getenv, stdout)
+	cfg, err := loadClientConfig(c.rest, getenv, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "bridge %s: %v\n", cmd, err)
 		return exitBadConfig

@@ -4,9 +4,14 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	"cusax.dev/bridge/internal/testpeer"
 )
 
 func TestSplitCLIArgs(t *testing.T) {
@@ -115,5 +120,35 @@ func TestPrintRooms(t *testing.T) {
 				t.Errorf("%q printed:\n%s\nwant a line %q", tc.words, out.String(), w)
 			}
 		}
+	}
+}
+
+// TestClientCommandsLeaveDataDirAlone: `bridge rooms`, `bridge room …` and
+// `bridge drain` only talk to a running node, so a data directory that does
+// not exist stays that way (serve and check-config still create it).
+func TestClientCommandsLeaveDataDirAlone(t *testing.T) {
+	env := func(string) (string, bool) { return "", false }
+	dead := "127.0.0.1:" + strconv.Itoa(testpeer.FreeTCPPort(t)) // nobody listens
+	for _, args := range [][]string{
+		{"rooms"},
+		{"room", "show", "standup"},
+		{"drain", "--drain-timeout", "1s"},
+	} {
+		dir := filepath.Join(t.TempDir(), "data")
+		var out, errOut bytes.Buffer
+		code := run(append(args, "--data-dir", dir, "--http-listen", dead), &out, &errOut, env)
+		if code == exitOK {
+			t.Errorf("bridge %s succeeded with no node to ask: %s", strings.Join(args, " "), out.String())
+		}
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			t.Errorf("bridge %s: the data directory %s exists now (%v)", strings.Join(args, " "), dir, err)
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "data")
+	if code := run([]string{"check-config", "--data-dir", dir}, io.Discard, io.Discard, env); code != exitOK {
+		t.Fatalf("check-config exited %d", code)
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		t.Errorf("check-config did not create the data directory: %v", err)
 	}
 }

@@ -85,6 +85,20 @@ const maxConfigFileSize = 1 << 20
 // args are the command-line arguments after the subcommand; usage receives
 // the --help text. It returns flag.ErrHelp when help was asked for.
 func loadConfig(args []string, getenv func(string) (string, bool), usage io.Writer) (Config, error) {
+	return loadConfigFor(args, getenv, usage, true)
+}
+
+// loadClientConfig is loadConfig for the commands that only talk to a
+// running node (`bridge drain`, `bridge rooms`, `bridge room …`): they read
+// the node's own configuration for its addresses and token, and leave its
+// data directory alone (neither create it nor write in it).
+func loadClientConfig(args []string, getenv func(string) (string, bool), usage io.Writer) (Config, error) {
+	return loadConfigFor(args, getenv, usage, false)
+}
+
+// loadConfigFor is loadConfig; ownsData says whether the command uses the
+// data directory (and so has it created and checked for writing).
+func loadConfigFor(args []string, getenv func(string) (string, bool), usage io.Writer, ownsData bool) (Config, error) {
 	fs := flag.NewFlagSet("bridge", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	flagValues := make(map[string]*string, len(settings))
@@ -132,7 +146,7 @@ func loadConfig(args []string, getenv func(string) (string, bool), usage io.Writ
 			raw[s.name] = rawValue{value: *flagValues[s.name], source: fromFlag, where: "--" + s.name}
 		}
 	}
-	cfg, err := validate(raw)
+	cfg, err := validate(raw, ownsData)
 	cfg.ConfigFile = configFile
 	return cfg, err
 }
@@ -240,7 +254,7 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 // validate turns raw text into a Config, or names the first bad setting.
 // Settings are checked in --help order so the same input always reports the
 // same error.
-func validate(raw map[string]rawValue) (Config, error) {
+func validate(raw map[string]rawValue, ownsData bool) (Config, error) {
 	var cfg Config
 	check := func(name string, parse func(string) error) error {
 		r := raw[name]
@@ -280,7 +294,14 @@ func validate(raw map[string]rawValue) (Config, error) {
 		{keyPromptLanguage, func(v string) (err error) { cfg.PromptLanguage, err = parsePromptLanguage(v, cfg.PromptsDir); return }},
 		{keyJoinTonesUpTo, func(v string) (err error) { cfg.JoinTonesUpTo, err = parseJoinTonesUpTo(v); return }},
 		{keyHTTPListen, func(v string) (err error) { cfg.HTTPListen, err = parseHostPort(v); return }},
-		{keyDataDir, func(v string) (err error) { cfg.DataDir, err = prepareDataDir(v); return }},
+		{keyDataDir, func(v string) (err error) {
+			if !ownsData {
+				cfg.DataDir, err = dataDirPath(v)
+				return
+			}
+			cfg.DataDir, err = prepareDataDir(v)
+			return
+		}},
 		{keyRedisURL, func(v string) (err error) { cfg.RedisURL, err = parseRedisURL(v); return }},
 		{keyNodeID, func(v string) (err error) { cfg.NodeID, err = parseNodeID(v); return }},
 		{keyLogFormat, func(v string) (err error) { cfg.LogFormat, err = parseLogFormat(v); return }},
@@ -487,13 +508,18 @@ func parseDomain(v string) (string, error) {
 	return strings.ToLower(v), nil
 }
 
-// prepareDataDir creates the directory if needed and proves it is writable,
-// so a read-only volume is reported at start-up, not at the first write.
-func prepareDataDir(v string) (string, error) {
+// dataDirPath is the data directory's absolute path, untouched.
+func dataDirPath(v string) (string, error) {
 	if v == "" {
 		return "", errors.New("want a directory path, got nothing")
 	}
-	abs, err := filepath.Abs(v)
+	return filepath.Abs(v)
+}
+
+// prepareDataDir creates the directory if needed and proves it is writable,
+// so a read-only volume is reported at start-up, not at the first write.
+func prepareDataDir(v string) (string, error) {
+	abs, err := dataDirPath(v)
 	if err != nil {
 		return "", err
 	}

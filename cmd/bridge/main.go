@@ -58,7 +58,11 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) (string, b
 		return exitOK
 	}
 
-	cfg, err := loadConfig(args, getenv, stdout)
+	load := loadConfig
+	if cmd == "drain" {
+		load = loadClientConfig
+	}
+	cfg, err := load(args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
