@@ -131,7 +131,7 @@ func (s *Service) AddAudioOccupant(ctx context.Context, room, nick string, p Pho
 	pp := p
 	o := &occupant{nick: n, key: key, role: defaultRole(store.AffiliationNone, r.cfg.Moderated), phone: &pp,
 		id: occupantID(s.idKey, room, "phone:"+n)}
-	r.occ[key] = o
+	r.putOccupant(o)
 	s.broadcastPresence(r, o, presenceItem{})
 	s.updateGauges()
 	s.emit(Event{Kind: EventJoined, Room: room, Nick: n, AudioOnly: true, Role: o.role, Affiliation: store.AffiliationNone})

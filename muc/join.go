@@ -203,7 +203,7 @@ func (s *Service) enter(r *room, o *occupant, codes []int) {
 			s.send(s.presenceOf(r, other, o, presenceItem{}))
 		}
 	}
-	r.occ[o.key] = o
+	r.putOccupant(o)
 	r.byJID[o.jid.String()] = o
 	for _, v := range r.occupantsSorted() {
 		if v.audioOnly() {

@@ -303,7 +303,7 @@ func (s *Service) linkLost() {
 			if o.audioOnly() {
 				continue
 			}
-			delete(r.occ, o.key)
+			r.dropOccupant(o.key)
 			delete(r.byJID, o.jid.String())
 			s.emit(Event{Kind: EventLeft, Room: r.name, Nick: o.nick, JID: o.bare, Role: RoleNone, Affiliation: r.affiliation(o.bare), Status: []int{333}, Reason: "component link lost"})
 		}

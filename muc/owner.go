@@ -160,7 +160,7 @@ func (s *Service) destroy(r *room, alt, reason string, password *element, actor 
 		d.add(newElem(NSMUCUser, "password").withText(password.text()))
 	}
 	occs := r.occupantsSorted()
-	r.occ = map[string]*occupant{}
+	r.clearOccupants()
 	r.byJID = map[string]*occupant{}
 	for _, o := range occs {
 		if !o.audioOnly() {

@@ -70,9 +70,9 @@ func (s *Service) changeNick(r *room, o *occupant, nick, key string) *stanzaErro
 	}
 	old := o.nick
 	s.broadcastPresence(r, o, presenceItem{unavailable: true, codes: []int{303}, newNick: nick})
-	delete(r.occ, o.key)
+	r.dropOccupant(o.key)
 	o.nick, o.key = nick, key
-	r.occ[key] = o
+	r.putOccupant(o)
 	s.broadcastPresence(r, o, presenceItem{})
 	s.emit(Event{Kind: EventNickChanged, Room: r.name, Nick: nick, OldNick: old, JID: o.bare, AudioOnly: o.audioOnly(), Role: o.role})
 	return nil
@@ -81,7 +81,7 @@ func (s *Service) changeNick(r *room, o *occupant, nick, key string) *stanzaErro
 // removeOccupant takes o out of r, tells everyone (o included) and drops
 // the room when a temporary one becomes empty.
 func (s *Service) removeOccupant(r *room, o *occupant, it presenceItem, kind EventKind) {
-	delete(r.occ, o.key)
+	r.dropOccupant(o.key)
 	if !o.audioOnly() {
 		delete(r.byJID, o.jid.String())
 	}

@@ -37,7 +37,8 @@ type room struct {
 	subjectBy string
 	created   time.Time
 	affs      map[string]store.AffiliationEntry // by bare JID
-	occ       map[string]*occupant              // by nick comparison key
+	occ       map[string]*occupant              // by nick comparison key; change it through putOccupant, dropOccupant, clearOccupants
+	sorted    []*occupant                       // occ by key, nil when stale (occupantsSorted)
 	byJID     map[string]*occupant              // by real full JID
 	history   []historyItem
 	persisted bool // a record exists in the store
@@ -69,13 +70,40 @@ func (r *room) occAff(o *occupant) store.Affiliation {
 
 // occupantsSorted returns the occupants in a stable order (nick), so tests
 // and clients see the same sequence every time.
+//
+// The slice is kept until the occupants change, so a room's every message
+// does not sort them again; callers must not modify it. A change makes a new
+// slice rather than reuse this one, so a caller ranging over it while it
+// removes occupants is safe.
 func (r *room) occupantsSorted() []*occupant {
+	if r.sorted != nil || len(r.occ) == 0 {
+		return r.sorted
+	}
 	out := make([]*occupant, 0, len(r.occ))
 	for _, o := range r.occ {
 		out = append(out, o)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
+	r.sorted = out
 	return out
+}
+
+// putOccupant adds o under its key (or replaces whoever was there).
+func (r *room) putOccupant(o *occupant) {
+	r.occ[o.key] = o
+	r.sorted = nil
+}
+
+// dropOccupant removes the occupant under key.
+func (r *room) dropOccupant(key string) {
+	delete(r.occ, key)
+	r.sorted = nil
+}
+
+// clearOccupants removes every occupant.
+func (r *room) clearOccupants() {
+	r.occ = map[string]*occupant{}
+	r.sorted = nil
 }
 
 // occupantsWithJID returns the chat (non-phone) occupants.

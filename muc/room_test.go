@@ -1,8 +1,12 @@
 package muc
 
 import (
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"cusax.dev/bridge/store"
 )
 
 func TestJoinCreatesRoom(t *testing.T) {
@@ -237,5 +241,47 @@ func TestLeaveRemovesTemporaryRoom(t *testing.T) {
 	}
 	if len(h.s.Rooms()) != 0 {
 		t.Errorf("empty temporary room kept: %+v", h.s.Rooms())
+	}
+}
+
+// TestOccupantsSortedFollowsChanges: the sorted occupant list is kept
+// between changes (fan-out does not sort per message), follows every kind
+// of change, and a list handed out earlier never changes under its holder.
+func TestOccupantsSortedFollowsChanges(t *testing.T) {
+	r := newRoom("r", "conference.example.test", store.RoomConfig{}, time.Now())
+	keys := func(os []*occupant) []string {
+		var out []string
+		for _, o := range os {
+			out = append(out, o.key)
+		}
+		return out
+	}
+	for _, k := range []string{"carol", "alice", "bob"} {
+		r.putOccupant(&occupant{nick: k, key: k})
+	}
+	first := r.occupantsSorted()
+	if got := keys(first); !slices.Equal(got, []string{"alice", "bob", "carol"}) {
+		t.Fatalf("sorted = %v", got)
+	}
+	if again := r.occupantsSorted(); &again[0] != &first[0] {
+		t.Error("the list was built again with no change in between")
+	}
+	r.dropOccupant("bob")
+	if got := keys(r.occupantsSorted()); !slices.Equal(got, []string{"alice", "carol"}) {
+		t.Errorf("after bob left: %v", got)
+	}
+	if got := keys(first); !slices.Equal(got, []string{"alice", "bob", "carol"}) {
+		t.Errorf("a list handed out before the change changed to %v", got)
+	}
+	carol := r.occ["carol"]
+	r.dropOccupant(carol.key)
+	carol.nick, carol.key = "aaron", "aaron"
+	r.putOccupant(carol)
+	if got := keys(r.occupantsSorted()); !slices.Equal(got, []string{"aaron", "alice"}) {
+		t.Errorf("after a nick change: %v", got)
+	}
+	r.clearOccupants()
+	if got := r.occupantsSorted(); len(got) != 0 {
+		t.Errorf("after clearing: %v", keys(got))
 	}
 }

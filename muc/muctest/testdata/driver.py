@@ -40,6 +40,7 @@ class Driver(slixmpp.ClientXMPP):
     def __init__(self, jid, password, host, port):
         super().__init__(jid, password)
         self.host, self.port = host, port
+        self.online = None  # resolved when the server reflects our presence
         for p in ("xep_0030", "xep_0004", "xep_0045", "xep_0199", "xep_0203"):
             self.register_plugin(p)
         self.ssl_context.check_hostname = False
@@ -56,12 +57,24 @@ class Driver(slixmpp.ClientXMPP):
     def on_in(self, stanza):
         if stanza.name in ("message", "presence", "iq"):
             emit({"op": "recv", "xml": str(stanza)})
+        if (stanza.name == "presence" and self.online is not None and not self.online.done()
+                and stanza["from"] == self.boundjid):
+            self.online.set_result(True)
         return stanza
 
     async def on_start(self, _):
         # Available presence, as every real client sends: without it the
-        # server does not deliver messages addressed to the bare JID.
+        # server does not deliver messages addressed to the bare JID. Ready
+        # only once the server has reflected it to us (RFC 6121 4.2.2):
+        # until then a message to the bare JID may find no available
+        # session and go to offline storage instead, as a test's invitation
+        # sent right after the client started once did on a busy machine.
+        self.online = self.loop.create_future()
         self.send_presence()
+        try:
+            await asyncio.wait_for(self.online, 10)
+        except asyncio.TimeoutError:
+            pass  # a server that reflects nothing: go on as before
         emit({"op": "ready"})
 
     async def run_op(self, cmd):
