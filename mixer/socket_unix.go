@@ -14,11 +14,11 @@ import (
 )
 
 // udpSocket is a leg's (or a shared port's) RTP or RTCP socket, kept out of
-// Go's network poller on purpose. The room's worker reads it once per tick (MSG_DONTWAIT) and writes
-// it without waiting, so nothing ever blocks on it; a socket in the poller
-// would instead wake the runtime's epoll wait for every arriving packet only
-// to find nobody waiting, which under load was most of the server's
-// wake-ups (see docs/design/15_capacity.md).
+// Go's network poller on purpose. The room's worker reads it once per tick
+// (MSG_DONTWAIT) and writes it without waiting, so nothing ever blocks on
+// it; a socket in the poller would instead wake the runtime's epoll wait for
+// every arriving packet only to find nobody waiting, which under load was
+// most of the server's wake-ups (see docs/design/15_capacity.md).
 //
 // Its system calls go through syscall.RawSyscall6, not Syscall6: they never
 // block (a non-blocking socket, MSG_DONTWAIT), and announcing each to the
