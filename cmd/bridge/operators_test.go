@@ -107,6 +107,13 @@ func click(t *testing.T, bctx context.Context, room, nick, action string) {
 	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
 		t.Fatalf("clicking %s on %s: %v", action, nick, err)
 	}
+	if action == "kick" || action == "ban" {
+		// The dashboard asks before what cannot be undone: a second click.
+		browsertest.WaitTrue(t, bctx, action+" asking again", fmt.Sprintf(`document.querySelector(%q).dataset.armed === "true"`, sel))
+		if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
+			t.Fatalf("confirming %s on %s: %v", action, nick, err)
+		}
+	}
 	browsertest.WaitTrue(t, bctx, action+"'s outcome on the page",
 		fmt.Sprintf(`document.getElementById("status").textContent === %q`, fmt.Sprintf("%s %s in %s: done", action, nick, room)))
 }
@@ -273,7 +280,12 @@ func TestOperatorsDashboard(t *testing.T) {
 	mark = alice.Mark()
 	offset := len(carol.Log())
 	daveOffset := len(dave.Log())
-	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS(`section[data-room="standup"] button[data-action="end"]`))); err != nil {
+	endSel := `section[data-room="standup"] button[data-action="end"]`
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS(endSel))); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.WaitTrue(t, bctx, "End room asking again", fmt.Sprintf(`document.querySelector(%q).dataset.armed === "true"`, endSel))
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS(endSel))); err != nil {
 		t.Fatal(err)
 	}
 	alice.WaitFor(mark, "the room's destruction", func(s *muctest.Stanza) bool {
