@@ -279,7 +279,7 @@ func (m *Mixer) place(l *Leg) (*Leg, error) {
 	if fresh {
 		r = newRoom(m, cfg.Room, m.pickWorker())
 	}
-	if l.tx == nil && l.rtpConn == nil {
+	if l.tx == nil && l.sharesPort() {
 		if err := m.attachShared(r, l); err != nil {
 			m.mu.Unlock()
 			return nil, err
