@@ -75,7 +75,8 @@ type legMedia struct {
 	pt    uint8
 	tePT  uint8
 	dec   codec.Decoder
-	lazy  codec.Lazy // dec as a Lazy decoder, or nil
+	lazy  codec.Lazy     // dec as a Lazy decoder, or nil
+	vad   codec.Activity // dec as an Activity decoder, or nil
 	enc   codec.Encoder
 	group *codecGroup
 }
@@ -128,6 +129,7 @@ func (lm *legMedia) set(cfg LegConfig, info codec.Info) error {
 	lm.tePT = cfg.TelephoneEvent
 	lm.dec = dec
 	lm.lazy, _ = dec.(codec.Lazy)
+	lm.vad, _ = dec.(codec.Activity)
 	lm.enc = enc
 	lm.group = nil
 	return nil
@@ -268,7 +270,7 @@ type receiver struct {
 	haveLst bool
 	conceal int    // consecutive concealed frames
 	lazyP   []byte // a G.711 payload whose decoding waits until it is mixed
-	skipped bool   // the lazy decoder skipped a frame: reset its filter
+	skipped bool   // frames went undecoded: reset the decoder before the next
 	energy  int64  // mean square of this tick's frame
 	ssrc    uint32 // remote SSRC of the latest accepted packet
 	haveSSR bool

@@ -101,20 +101,15 @@ func (l *Leg) handleRTP(b []byte, from netip.AddrPort) {
 }
 
 // pull produces this tick's 20 ms of the leg's audio at 16 kHz in rx.frame
-// (or, for a lazy G.711 frame, only its level) and sets rx.energy.
+// (or, for a frame taken undecoded, only its level) and sets rx.energy.
 func (l *Leg) pull() {
 	rx := &l.rx
 	rx.lazyP = nil
-	if l.media.lazy != nil && rx.fifoLen == 0 {
+	if rx.fifoLen == 0 && (l.media.lazy != nil || l.media.vad != nil && !l.talk.talking) {
 		payload, st := rx.jb.Pop()
-		if st == jitter.Ready {
-			ms, n := l.media.lazy.Level(payload)
-			if n == codec.FrameSamples {
-				rx.lazyP = payload
-				rx.energy = ms
-				rx.conceal = 0
-				return
-			}
+		if st == jitter.Ready && l.takeUndecoded(payload) {
+			rx.conceal = 0
+			return
 		}
 		if st == jitter.Empty {
 			// Pop once per tick when there is nothing: a second Pop would
@@ -144,17 +139,56 @@ func (l *Leg) pull() {
 	rx.haveLst = true
 }
 
+// takeUndecoded takes this tick's frame without decoding it where it can: a
+// G.711 frame is measured and held until it is mixed; an Opus frame whose
+// sender heard no voice is skipped, as its leg is not talking (pull checks):
+// a talker's quiet frames are still decoded, so the ends of words stay in.
+func (l *Leg) takeUndecoded(payload []byte) bool {
+	rx := &l.rx
+	if l.media.lazy != nil {
+		ms, n := l.media.lazy.Level(payload)
+		if n != codec.FrameSamples {
+			return false
+		}
+		rx.lazyP = payload
+		rx.energy = ms
+		return true
+	}
+	if !l.media.vad.Inactive(payload) {
+		return false
+	}
+	rx.skipped = true
+	rx.haveLst = false
+	rx.energy = 0
+	return true
+}
+
+// resetIfSkipped starts the decoder afresh when frames went undecoded: its
+// history no longer matches the stream.
+func (l *Leg) resetIfSkipped() {
+	if !l.rx.skipped {
+		return
+	}
+	l.rx.skipped = false
+	switch {
+	case l.media.lazy != nil:
+		l.media.lazy.Reset()
+	case l.media.vad != nil:
+		l.media.vad.Reset()
+	}
+}
+
 // fill appends one popped jitter-buffer entry, decoded or concealed, to the
 // leg's 16 kHz FIFO.
 func (l *Leg) fill(payload []byte, st jitter.Status) {
 	rx := &l.rx
 	var n int
+	if st == jitter.Ready || st == jitter.Lost {
+		// Opus conceals from its history too.
+		l.resetIfSkipped()
+	}
 	switch st {
 	case jitter.Ready:
-		if rx.skipped && l.media.lazy != nil {
-			l.media.lazy.Reset()
-			rx.skipped = false
-		}
 		var err error
 		n, err = l.media.dec.Decode(payload, rx.dbuf[:])
 		if err != nil {
@@ -220,10 +254,7 @@ func (l *Leg) ensurePCM() {
 	if rx.lazyP == nil {
 		return
 	}
-	if rx.skipped {
-		l.media.lazy.Reset()
-		rx.skipped = false
-	}
+	l.resetIfSkipped()
 	n, err := l.media.dec.Decode(rx.lazyP, rx.frame[:])
 	if err != nil || n != codec.FrameSamples {
 		clear(rx.frame[:])

@@ -374,9 +374,15 @@ func (h *histogram) quantile(q float64) float64 {
 // audio builds the payloads, in codec m, legs cycle through: one second of a
 // speech-like signal for talkers (a 300 Hz tone with a 4 Hz syllable
 // envelope, at most -16 dBFS) and of comfort-level noise for the rest
-// (-60 dBFS).
+// (-60 dBFS). Each signal has its own encoder, as each phone has: an Opus
+// encoder's state (its voice activity detector above all) follows the one
+// signal it codes.
 func audio(m media) (talk, noise [][]byte, err error) {
-	enc, err := codec.NewEncoder(m.name)
+	talkEnc, err := codec.NewEncoder(m.name)
+	if err != nil {
+		return nil, nil, err
+	}
+	noiseEnc, err := codec.NewEncoder(m.name)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -388,11 +394,11 @@ func audio(m media) (talk, noise [][]byte, err error) {
 			env := 0.6 + 0.4*math.Sin(2*math.Pi*4*t)
 			pcm[i] = int16(5200 * env * math.Sin(2*math.Pi*300*t))
 		}
-		talk = append(talk, encode(enc, pcm))
+		talk = append(talk, encode(talkEnc, pcm))
 		for i := range pcm {
 			pcm[i] = int16(rng.NormFloat64() * 33)
 		}
-		noise = append(noise, encode(enc, pcm))
+		noise = append(noise, encode(noiseEnc, pcm))
 	}
 	return talk, noise, nil
 }

@@ -147,3 +147,16 @@ type Lazy interface {
 	// Reset clears resampler history after frames were skipped.
 	Reset()
 }
+
+// Activity is implemented by decoders whose payloads tell, without being
+// decoded, that the sender's encoder heard no voice in the frame (Opus's VAD
+// flag). Most legs of a big room carry only their line's noise; the mixer
+// skips decoding those frames from legs that are not talking.
+type Activity interface {
+	// Inactive reports whether payload is one 20 ms frame its encoder
+	// marked as holding no voice.
+	Inactive(payload []byte) bool
+	// Reset clears the decoder's state after frames were skipped, so that
+	// decoding resumes as at the start of a stream.
+	Reset()
+}

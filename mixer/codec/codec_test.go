@@ -182,6 +182,18 @@ func TestCodecAllocs(t *testing.T) {
 		if allocs != 0 {
 			t.Errorf("%s: %v allocations per encode+decode, want 0", name, allocs)
 		}
+		// The mixer resets a decoder whenever a leg's skipped frames end.
+		if vad, ok := dec.(Activity); ok {
+			allocs := testing.AllocsPerRun(50, func() {
+				n, _ := enc.Encode(pcm, pay)
+				vad.Inactive(pay[:n])
+				vad.Reset()
+				dec.Decode(pay[:n], out)
+			})
+			if allocs != 0 {
+				t.Errorf("%s: %v allocations per reset and decode, want 0", name, allocs)
+			}
+		}
 	}
 }
 
@@ -246,5 +258,60 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("decoded %d samples", n)
 		}
 		d.Conceal(out, FrameSamples)
+	})
+}
+
+// TestOpusInactiveReadsOnlyFlaggedFrames: the VAD flag is read from a single
+// 20 ms mono SILK or hybrid frame; every other packing counts as voiced.
+func TestOpusInactiveReadsOnlyFlaggedFrames(t *testing.T) {
+	dec, err := NewDecoder(Opus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vad := dec.(Activity)
+	toc := func(config, stereo, code byte) byte { return config<<3 | stereo<<2 | code }
+	for _, c := range []struct {
+		name    string
+		payload []byte
+		want    bool
+	}{
+		{"SILK wideband 20 ms, VAD 0", []byte{toc(9, 0, 0), 0x3f, 0x12}, true},
+		{"SILK wideband 20 ms, VAD 1", []byte{toc(9, 0, 0), 0x80, 0x12}, false},
+		{"SILK narrowband 20 ms, VAD 0", []byte{toc(1, 0, 0), 0x00}, true},
+		{"hybrid fullband 20 ms, VAD 0", []byte{toc(15, 0, 0), 0x7f}, true},
+		{"hybrid fullband 20 ms, VAD 1", []byte{toc(15, 0, 0), 0xc0}, false},
+		{"SILK 10 ms", []byte{toc(8, 0, 0), 0x00}, false},
+		{"SILK 40 ms", []byte{toc(10, 0, 0), 0x00}, false},
+		{"CELT 20 ms", []byte{toc(31, 0, 0), 0x00}, false},
+		{"stereo", []byte{toc(9, 1, 0), 0x00}, false},
+		{"two frames", []byte{toc(9, 0, 1), 0x00, 0x00}, false},
+		{"TOC alone", []byte{toc(9, 0, 0)}, false},
+		{"empty", nil, false},
+	} {
+		if got := vad.Inactive(c.payload); got != c.want {
+			t.Errorf("%s: Inactive = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// FuzzOpusInactive: any payload is safe to peek at, and only a single 20 ms
+// mono SILK or hybrid frame is ever called voiceless.
+func FuzzOpusInactive(f *testing.F) {
+	f.Add([]byte{9 << 3, 0x00})
+	f.Add([]byte{15 << 3, 0x80, 0x01})
+	f.Add([]byte{31 << 3})
+	dec, err := NewDecoder(Opus)
+	if err != nil {
+		f.Fatal(err)
+	}
+	vad := dec.(Activity)
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		if !vad.Inactive(payload) {
+			return
+		}
+		toc := gopus.ParseTOC(payload[0])
+		if len(payload) < 2 || toc.Mode == gopus.ModeCELT || toc.Stereo || toc.FrameCode != 0 || toc.FrameSize != 960 || payload[1]&0x80 != 0 {
+			t.Fatalf("% x called voiceless", payload)
+		}
 	})
 }

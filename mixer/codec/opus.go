@@ -43,6 +43,30 @@ func (d *opusDecoder) Decode(payload []byte, pcm []int16) (int, error) {
 	return n, nil
 }
 
+// Inactive reads the voice activity (VAD) flag of a single 20 ms mono frame
+// in SILK or hybrid mode. The SILK layer opens with its header flags, one VAD
+// bit per SILK frame and then the LBRR flag (RFC 6716 section 4.2.3), which
+// the encoder writes as the stream's very first bits, so the flag is the top
+// bit of the byte after the TOC; libopus's opus_packet_has_lbrr reads the
+// LBRR flag beside it the same way. CELT-only frames carry no such flag, and
+// other packings are left to the decoder: both count as active.
+func (d *opusDecoder) Inactive(payload []byte) bool {
+	if len(payload) < 2 {
+		return false
+	}
+	toc := gopus.ParseTOC(payload[0])
+	if toc.Mode == gopus.ModeCELT || toc.Stereo || toc.FrameCode != 0 || toc.FrameSize != opusFrame48k {
+		return false
+	}
+	return payload[1]&0x80 == 0
+}
+
+// opusFrame48k is a 20 ms frame counted at 48 kHz, as TOC.FrameSize counts.
+const opusFrame48k = 960
+
+// Reset forgets the stream so far.
+func (d *opusDecoder) Reset() { d.dec.Reset() }
+
 // Conceal runs Opus's own packet loss concealment.
 func (d *opusDecoder) Conceal(pcm []int16, n int) int {
 	got, err := d.dec.DecodeInt16(nil, pcm)
