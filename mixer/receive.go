@@ -184,7 +184,7 @@ func (l *Leg) fill(payload []byte, st jitter.Status) {
 	rx := &l.rx
 	var n int
 	if st == jitter.Ready || st == jitter.Lost {
-		// Opus conceals from its history too.
+		// Before concealing too: Opus conceals from its history.
 		l.resetIfSkipped()
 	}
 	switch st {
