@@ -3,6 +3,7 @@ package mixer
 import (
 	"testing"
 
+	"cusax.dev/bridge/internal/testpeer"
 	"cusax.dev/bridge/mixer/codec"
 )
 
@@ -44,7 +45,7 @@ func TestOpusVoicelessFramesSkipped(t *testing.T) {
 		t.Errorf("the talker had %d of 25 frames decoded", n[0])
 	}
 	for i := 1; i < 4; i++ {
-		if n[i] > 2 {
+		if n[i] > probeTicks {
 			t.Errorf("silent leg %d had %d of 25 frames decoded, want them skipped", i, n[i])
 		}
 	}
@@ -59,7 +60,7 @@ func TestOpusVoicelessFramesSkipped(t *testing.T) {
 	h.run(30)
 	decoded()
 	h.run(10)
-	if n := decoded(); n[0] > 2 {
+	if n := decoded(); n[0] > probeTicks {
 		t.Errorf("a leg quiet for 800 ms had %d of the last 10 frames decoded", n[0])
 	}
 
@@ -74,4 +75,50 @@ func TestOpusVoicelessFramesSkipped(t *testing.T) {
 	if n := decoded(); n[2] < 24 {
 		t.Errorf("the new talker had %d of 25 frames decoded", n[2])
 	}
+}
+
+// alwaysVoiceless is a sender whose VAD calls every frame voiceless.
+type alwaysVoiceless struct{ codec.Activity }
+
+func (alwaysVoiceless) Inactive([]byte) bool { return true }
+
+// runUntilProbe steps until leg l's periodic probe is n ticks away.
+func runUntilProbe(h *harness, l *Leg, n uint64) {
+	for (l.tick+1+l.id+n)%probeEvery != 0 {
+		h.step()
+	}
+}
+
+// TestVoicelessLoudSoundStillHeard: a loud sound its sender's VAD calls
+// voiceless is measured by the periodic probe and mixed within a second.
+func TestVoicelessLoudSoundStillHeard(t *testing.T) {
+	h := newHarness(t, codec.Opus, 3, Config{})
+	l := h.legs[1]
+	l.media.vad = alwaysVoiceless{l.media.vad}
+	h.run(10)
+	runUntilProbe(h, l, 20)
+	h.tones[1] = tone(1300)
+	if got := h.run(15); testpeer.ToneAmplitude(got[2], 1300, codec.SampleRate) > absent {
+		t.Fatal("the voiceless tone was heard before any probe: it was decoded all along")
+	}
+	h.run(15) // the probe, then the talk detector
+	got := h.run(20)
+	checkHears(t, "listener", got[2], []float64{1300}, func(int) bool { return true })
+}
+
+// TestUnmutedSteadyToneHeardAtOnce: a leg unmuted in the middle of a steady
+// tone, which its sender's VAD has long since called voiceless, is heard
+// within a few ticks, not at the next periodic probe.
+func TestUnmutedSteadyToneHeardAtOnce(t *testing.T) {
+	h := newHarness(t, codec.Opus, 3, Config{})
+	l := h.legs[1]
+	h.tones[1] = tone(1300)
+	h.run(100) // 2 s: the sender's VAD settles on the tone
+	l.SetMuted(true)
+	h.run(10)
+	runUntilProbe(h, l, 25)
+	l.SetMuted(false)
+	h.run(4)
+	got := h.run(10)
+	checkHears(t, "listener", got[2], []float64{1300}, func(int) bool { return true })
 }

@@ -65,8 +65,10 @@ type Leg struct {
 	lastRecv uint64 // tick of the last accepted RTP packet
 	timedOut bool
 	wasHeld  bool
-	inMix    bool
-	key      netip.AddrPort // the address the shared port routes to the leg
+	// wasSilenced is whether the leg was muted, held or closed last tick.
+	wasSilenced bool
+	inMix       bool
+	key         netip.AddrPort // the address the shared port routes to the leg
 }
 
 // legMedia is the codec side of a leg.
@@ -271,6 +273,7 @@ type receiver struct {
 	conceal int    // consecutive concealed frames
 	lazyP   []byte // a G.711 payload whose decoding waits until it is mixed
 	skipped bool   // frames went undecoded: reset the decoder before the next
+	probe   int    // ticks left in which every frame is decoded (receive.go)
 	energy  int64  // mean square of this tick's frame
 	ssrc    uint32 // remote SSRC of the latest accepted packet
 	haveSSR bool

@@ -105,7 +105,11 @@ func (l *Leg) handleRTP(b []byte, from netip.AddrPort) {
 func (l *Leg) pull() {
 	rx := &l.rx
 	rx.lazyP = nil
-	if rx.fifoLen == 0 && (l.media.lazy != nil || l.media.vad != nil && !l.talk.talking) {
+	skipVoiceless := l.media.vad != nil && !l.talk.talking && !l.probing()
+	if rx.probe > 0 {
+		rx.probe--
+	}
+	if rx.fifoLen == 0 && (l.media.lazy != nil || skipVoiceless) {
 		payload, st := rx.jb.Pop()
 		if st == jitter.Ready && l.takeUndecoded(payload) {
 			rx.conceal = 0
@@ -137,6 +141,23 @@ func (l *Leg) pull() {
 	rx.energy = meanSquare(rx.frame[:])
 	rx.last = rx.frame
 	rx.haveLst = true
+}
+
+// A leg's VAD flags are not trusted alone: a sender's VAD may call a steady
+// sound (a tone, music) voiceless once it has settled on it, and a leg that
+// is not talking would then never be heard. So a quiet leg's frames are all
+// decoded for probeTicks ticks every probeEvery ticks, and for probeTicks
+// ticks after it is unmuted or taken off hold: enough for the talk detector
+// to see a loud sound twice (startTicks) after the decoder's reset.
+const (
+	probeEvery = 50 // 1 s
+	probeTicks = 4
+)
+
+// probing reports whether this tick's frame is decoded whatever its VAD flag
+// says.
+func (l *Leg) probing() bool {
+	return l.rx.probe > 0 || (l.tick+l.id)%probeEvery < probeTicks
 }
 
 // takeUndecoded takes this tick's frame without decoding it where it can: a

@@ -170,8 +170,15 @@ func (r *room) tick(now time.Time) bool {
 		}
 	}
 	for _, l := range r.legs {
-		l.pull()
 		silenced := l.muted.Load() || l.held.Load() || l.closed.Load()
+		if l.wasSilenced && !silenced {
+			// Measure it afresh: what it sent while silenced never
+			// made it talk, and its VAD may by now call a steady
+			// sound voiceless.
+			l.rx.probe = probeTicks
+		}
+		l.wasSilenced = silenced
+		l.pull()
 		if l.talk.update(l.rx.energy, silenced) {
 			r.m.emit(Event{Kind: EventTalking, Room: r.name, LegID: l.id, Talking: l.talk.talking})
 		}
