@@ -310,7 +310,7 @@ func FuzzOpusInactive(f *testing.F) {
 			return
 		}
 		toc := gopus.ParseTOC(payload[0])
-		if len(payload) < 2 || toc.Mode == gopus.ModeCELT || toc.Stereo || toc.FrameCode != 0 || toc.FrameSize != 960 || payload[1]&0x80 != 0 {
+		if len(payload) < 2 || toc.Mode == gopus.ModeCELT || toc.Stereo || toc.FrameCode != 0 || toc.FrameSize != opusFrame48k || payload[1]&0x80 != 0 {
 			t.Fatalf("% x called voiceless", payload)
 		}
 	})

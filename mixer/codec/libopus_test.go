@@ -123,23 +123,28 @@ func TestOpusInteropLibopus(t *testing.T) {
 
 // needLibopus returns the Python that can load libopus, or skips (fails in
 // CI) without it.
-func needLibopus(t *testing.T) string {
+func needLibopus(t *testing.T) string { return needSharedLib(t, "libopus.so.0") }
+
+// needSharedLib returns the Python whose ctypes can load lib (installed with
+// baresip), or skips the test without it; in CI it fails instead.
+func needSharedLib(t *testing.T, lib string) string {
 	t.Helper()
 	testpeer.Integration(t)
 	python := testpeer.NeedPythonModule(t, "ctypes")
-	if err := exec.Command(python, "-c", `import ctypes; ctypes.CDLL("libopus.so.0")`).Run(); err != nil {
+	if err := exec.Command(python, "-c", `import ctypes; ctypes.CDLL("`+lib+`")`).Run(); err != nil {
 		if testpeer.InCI() {
-			t.Fatalf("libopus.so.0 (installed with baresip) is missing: %v", err)
+			t.Fatalf("%s (installed with baresip) is missing: %v", lib, err)
 		}
-		t.Skipf("libopus.so.0 (installed with baresip) is missing: %v", err)
+		t.Skipf("%s (installed with baresip) is missing: %v", lib, err)
 	}
 	return python
 }
 
 // libopusVADScript encodes, with libopus as phones and browsers run it, five
 // "syllables" of tone (160 ms, gliding up, each followed by 80 ms of line
-// noise at -60 dBFS) and then almost three seconds of line noise, in mono at 16 kHz and at 48 kHz (24 kbit/s, where libopus
-// codes speech in hybrid mode), into two packet files.
+// noise at -60 dBFS) and then almost three seconds of line noise, in mono at
+// 16 kHz and at 48 kHz (24 kbit/s, where libopus codes speech in hybrid
+// mode), into two packet files.
 const libopusVADScript = `
 import ctypes, sys, struct, math, random
 lib = ctypes.CDLL("libopus.so.0")

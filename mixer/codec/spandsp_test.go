@@ -8,8 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
-
-	"cusax.dev/bridge/internal/testpeer"
 )
 
 // spandspScript encodes and decodes with libspandsp's G.722, the
@@ -39,14 +37,7 @@ open(sys.argv[3], "wb").write(pcm_out.raw[:2 * m])
 // input: tones, a sweep and loud bursts that drive the quantisers to their
 // limits.
 func TestG722MatchesSpanDSP(t *testing.T) {
-	testpeer.Integration(t)
-	python := testpeer.NeedPythonModule(t, "ctypes")
-	if err := exec.Command(python, "-c", `import ctypes; ctypes.CDLL("libspandsp.so.2")`).Run(); err != nil {
-		if testpeer.InCI() {
-			t.Fatalf("libspandsp.so.2 (installed with baresip) is missing: %v", err)
-		}
-		t.Skipf("libspandsp.so.2 (installed with baresip) is missing: %v", err)
-	}
+	python := needSharedLib(t, "libspandsp.so.2")
 	const n = 16000 * 2
 	pcm := make([]int16, n)
 	for i := range pcm {
