@@ -302,6 +302,14 @@ func parseLegsPerPort(v string) (int, error) {
 	return n, nil
 }
 
+func parseRealtimePrio(v string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > 99 {
+		return 0, fmt.Errorf("want a SCHED_RR priority from 1 to 99, or 0 for ordinary scheduling, got %q", v)
+	}
+	return n, nil
+}
+
 func parseInviteBurst(v string) (int, error) {
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 0 {

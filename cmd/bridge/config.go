@@ -60,6 +60,7 @@ type Config struct {
 	MaxCalls        int     // 0: no limit
 	InviteRate      float64 // new INVITEs a second per source address; 0: no limit
 	InviteBurst     int     // 0: no limit
+	RealtimePrio    int     // SCHED_RR priority of every thread; 0: off
 	Web             WebConfig
 	XMPPTLS         *tls.Config // nil: plain TCP to the component port
 	MediaEncryption string      // optional, required or off
@@ -322,6 +323,7 @@ func validate(raw map[string]rawValue, ownsData bool) (Config, error) {
 		{keyMaxCalls, func(v string) (err error) { cfg.MaxCalls, err = parseMaxCalls(v); return }},
 		{keyInviteRate, func(v string) (err error) { cfg.InviteRate, err = parseInviteRate(v); return }},
 		{keyInviteBurst, func(v string) (err error) { cfg.InviteBurst, err = parseInviteBurst(v); return }},
+		{keyRealtimePrio, func(v string) (err error) { cfg.RealtimePrio, err = parseRealtimePrio(v); return }},
 		{keyMediaEncrypt, func(v string) (err error) { cfg.MediaEncryption, err = parseMediaEncryption(v); return }},
 		{keyWebListen, func(v string) (err error) { cfg.Web.Listen, err = parseOptionalHostPort(v); return }},
 		{keyWebCert, func(v string) (err error) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -39,21 +40,34 @@ func TestInviteLimitSettings(t *testing.T) {
 }
 
 func TestRTPLegsPerPortSetting(t *testing.T) {
+	checkIntSetting(t, "rtp-legs-per-port", 64, 1, []string{"0", "65", "-3", "many"},
+		func(c Config) int { return c.RTPLegsPerPort })
+}
+
+// checkIntSetting checks a whole-number setting: its default, a value from
+// its environment variable, and that each bad value is refused with an
+// error naming the setting.
+func checkIntSetting(t *testing.T, name string, def, fromEnv int, bad []string, get func(Config) int) {
+	t.Helper()
 	dir := t.TempDir()
+	s, ok := settingByName(name)
+	if !ok {
+		t.Fatalf("no setting %q", name)
+	}
 	env := func(string) (string, bool) { return "", false }
 	cfg, err := loadConfig([]string{"--data-dir", dir}, env, io.Discard)
-	if err != nil || cfg.RTPLegsPerPort != 64 {
-		t.Fatalf("default = %d, %v; want 64", cfg.RTPLegsPerPort, err)
+	if err != nil || get(cfg) != def {
+		t.Fatalf("default = %d, %v; want %d", get(cfg), err, def)
 	}
-	env = func(k string) (string, bool) { return "1", k == "BRIDGE_RTP_LEGS_PER_PORT" }
-	if cfg, err = loadConfig([]string{"--data-dir", dir}, env, io.Discard); err != nil || cfg.RTPLegsPerPort != 1 {
-		t.Fatalf("from the environment = %d, %v; want 1", cfg.RTPLegsPerPort, err)
+	env = func(k string) (string, bool) { return strconv.Itoa(fromEnv), k == s.envName() }
+	if cfg, err = loadConfig([]string{"--data-dir", dir}, env, io.Discard); err != nil || get(cfg) != fromEnv {
+		t.Fatalf("from %s = %d, %v; want %d", s.envName(), get(cfg), err, fromEnv)
 	}
 	env = func(string) (string, bool) { return "", false }
-	for _, v := range []string{"0", "65", "-3", "many"} {
-		_, err := loadConfig([]string{"--data-dir", dir, "--rtp-legs-per-port", v}, env, io.Discard)
-		if err == nil || !strings.Contains(err.Error(), "rtp-legs-per-port") {
-			t.Errorf("--rtp-legs-per-port %s: err = %v, want one naming the setting", v, err)
+	for _, v := range bad {
+		_, err := loadConfig([]string{"--data-dir", dir, "--" + name, v}, env, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("--%s %s: err = %v, want one naming the setting", name, v, err)
 		}
 	}
 }

@@ -147,6 +147,7 @@ func effectiveSettings(cfg Config) [][2]string {
 		{keyMaxCalls, strconv.Itoa(cfg.MaxCalls)},
 		{keyInviteRate, strconv.FormatFloat(cfg.InviteRate, 'g', -1, 64)},
 		{keyInviteBurst, strconv.Itoa(cfg.InviteBurst)},
+		{keyRealtimePrio, strconv.Itoa(cfg.RealtimePrio)},
 	}
 }
 

@@ -36,6 +36,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		settingsAttrs = append(settingsAttrs, kv[0], kv[1])
 	}
 	log.Info("starting CUSAX Bridge", append([]any{"version", version}, settingsAttrs...)...)
+	if cfg.RealtimePrio > 0 {
+		n, err := setRealtime(cfg.RealtimePrio)
+		if err != nil {
+			return fmt.Errorf("--%s %d: %w", keyRealtimePrio, cfg.RealtimePrio, err)
+		}
+		log.Info("real-time scheduling on", "policy", "SCHED_RR", "priority", cfg.RealtimePrio, "threads", n)
+	}
 	if cfg.Web.Enabled() && !cfg.ChatEnabled() {
 		log.Warn("browser join is OFF: it admits people by the chat room's rules, and the chat face is off (--xmpp-secret is empty)")
 	}

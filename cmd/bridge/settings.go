@@ -72,6 +72,7 @@ const (
 	keyMaxCalls       = "max-calls"
 	keyInviteRate     = "invite-rate"
 	keyInviteBurst    = "invite-burst"
+	keyRealtimePrio   = "realtime-priority"
 	keyMediaEncrypt   = "media-encryption"
 	keyWebListen      = "web-listen"
 	keyWebCert        = "web-cert"
@@ -113,6 +114,7 @@ var settings = []setting{
 	{keyMaxCalls, "most calls this node carries at once; a call over it gets 503 with the reason (0: no limit)", constant("0")},
 	{keyInviteRate, "new INVITEs a second one source address may send (token bucket), beyond which it gets 503; raise it behind a trunk or SBC, which sends every call from one address (0: no limit)", constant("20")},
 	{keyInviteBurst, "how many new INVITEs one source address may send at once before --invite-rate paces it (0: no limit)", constant("40")},
+	{keyRealtimePrio, "run every thread of the bridge under Linux's real-time SCHED_RR policy at this priority (1-99), so mixing and sending audio preempts the machine's other work at once: it keeps packet spacing even on a busy machine; needs CAP_SYS_NICE or an RLIMIT_RTPRIO this high, and the bridge will not start without it (0: off, ordinary scheduling)", constant("0")},
 	{keyMediaEncrypt, "encrypted audio for phones: optional (SRTP over TLS when the phone offers SDES, plain RTP otherwise), required (a plain-RTP call gets 488) or off (SRTP offers get 488); browsers always use DTLS-SRTP", constant("optional")},
 	{keyWebListen, "address of the public web server where chat users join the audio from their browser (/join/<room>); empty turns browser join off", constant("")},
 	{keyWebCert, "PEM certificate (chain) file: the web server then speaks HTTPS, which browsers require for the microphone anywhere but on loopback", constant("")},
